@@ -1,0 +1,91 @@
+"""Absolute position information: learned embeddings, and the sinusoidal encoding."""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="encoders_tf")
+class PositionEmbedding(keras.layers.Layer):
+    """A learned vector per position, for the first T positions of the input.
+
+    Args:
+        max_length: number of positions that have a vector.
+        initializer: initializer of the [max_length, H] table.
+
+    Example:
+    >>> positions = PositionEmbedding(max_length=16)
+    >>> positions(keras.random.normal((2, 5, 8))).shape
+    (2, 5, 8)
+    """
+
+    def __init__(self, max_length, initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.initializer = keras.initializers.get(initializer)
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(
+            name="embeddings", shape=(self.max_length, input_shape[-1]), initializer=self.initializer)
+
+    def call(self, x):
+        """x [B, T, H] -> the position vectors broadcast to [B, T, H]."""
+        length = ops.shape(x)[1]
+        table = ops.cast(self.embeddings[:length], self.compute_dtype)
+        return ops.broadcast_to(table[None], ops.shape(x))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(max_length=self.max_length,
+                      initializer=keras.initializers.serialize(self.initializer))
+        return config
+
+
+def sinusoidal_table(length, depth):
+    """PE[pos, 2i] = sin(pos / 10000^(2i/depth)), PE[pos, 2i+1] = cos(pos / 10000^(2i/depth)).
+
+    Returns a float32 NumPy array [length, depth] ("Attention Is All You Need", section 3.5).
+    """
+    positions = np.arange(length, dtype=np.float64)[:, None]
+    rates = 1.0 / np.power(10000.0, np.arange(0, depth, 2, dtype=np.float64) / depth)
+    table = np.zeros((length, depth), dtype=np.float64)
+    table[:, 0::2] = np.sin(positions * rates)
+    table[:, 1::2] = np.cos(positions * rates[: depth // 2])
+    return table.astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="encoders_tf")
+class SinusoidalPositionEncoding(keras.layers.Layer):
+    """The fixed sinusoidal position encoding; no weights.
+
+    Args:
+        max_length: number of positions encoded (the table is computed once).
+
+    Example:
+    >>> encoding = SinusoidalPositionEncoding(max_length=16)
+    >>> encoding(keras.random.normal((2, 5, 8))).shape
+    (2, 5, 8)
+    """
+
+    def __init__(self, max_length, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def build(self, input_shape):
+        self._table = sinusoidal_table(self.max_length, input_shape[-1])
+
+    def call(self, x):
+        length = ops.shape(x)[1]
+        table = ops.convert_to_tensor(self._table, dtype=self.compute_dtype)[:length]
+        return ops.broadcast_to(table[None], ops.shape(x))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(max_length=self.max_length)
+        return config
