@@ -1,0 +1,11 @@
+"""encoders_tf: Keras/TensorFlow text encoders (Transformer and LSTM) that train with model.fit and serve
+from TensorFlow Serving."""
+
+from encoders_tf import layers
+from encoders_tf.config import PRESETS, EncoderConfig
+from encoders_tf.encoders import LSTMEncoder, TransformerEncoder, build_encoder
+from encoders_tf.text import WordPieceTokenizer
+
+__version__ = "0.1.0"
+__all__ = ["EncoderConfig", "LSTMEncoder", "PRESETS", "TransformerEncoder", "WordPieceTokenizer", "build_encoder",
+           "layers"]

@@ -1,0 +1,182 @@
+"""`encoders-tf`: train, evaluate, export and demo subcommands, thin over the package's modules.
+
+Exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback), 1 a failure while running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class UsageError(Exception):
+    """Bad usage or input: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _add_data_arguments(parser, dataset_help):
+    parser.add_argument("--dataset", help=dataset_help)
+    parser.add_argument("--data-dir", help="where data files are found (default: $ENCODERS_TF_DATA)")
+    parser.add_argument("--text-column", help="text column of a CSV/TSV/JSONL file (default: text)")
+    parser.add_argument("--label-column", help="label column of a CSV/TSV/JSONL file (default: label)")
+    parser.add_argument("--skip-bad-rows", action="store_true",
+                        help="skip and count malformed rows instead of stopping at the first")
+
+
+def build_parser():
+    from encoders_tf.config import PRESETS
+
+    parser = _Parser(prog="encoders-tf", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a text classifier with model.fit")
+    train.add_argument("--model", default="lstm", choices=list(PRESETS), help="encoder (default: lstm)")
+    _add_data_arguments(train, "tweets (default), sst2, imdb, or a .csv/.tsv/.jsonl file")
+    train.add_argument("--epochs", type=_positive_int, default=3)
+    train.add_argument("--batch-size", type=_positive_int, default=64)
+    train.add_argument("--max-length", type=_positive_int, default=64, help="tokens per text, specials included")
+    train.add_argument("--learning-rate", type=_positive_float,
+                       help="Adam learning rate (default: 1e-3 for LSTM, 5e-4 for Transformer)")
+    train.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="WordPiece vocabulary size")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
+    train.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
+
+    evaluate = commands.add_parser("evaluate", help="print a trained model's metrics as JSON")
+    evaluate.add_argument("--model", required=True, help="a run directory written by `encoders-tf train`")
+    _add_data_arguments(evaluate, "data set or file (default: the one the model was trained on)")
+    evaluate.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                          help="split of a named data set (default: test); a file is evaluated whole")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=256)
+
+    export = commands.add_parser("export", help="export a SavedModel for TensorFlow Serving")
+    export.add_argument("--model", required=True, help="a run directory written by `encoders-tf train`")
+    export.add_argument("--name", help="model name under the base path (default: the run directory's name)")
+    export.add_argument("--base", default="saved_models", help="model base path root (default: saved_models)")
+
+    demo = commands.add_parser("demo", help="train the LSTM and a small Transformer, compare, export both")
+    demo.add_argument("--dataset", default="tweets")
+    demo.add_argument("--data-dir")
+    demo.add_argument("--epochs", type=_positive_int, default=3)
+    demo.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
+    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--base", default="saved_models")
+    return parser
+
+
+def _train(args):
+    from encoders_tf.trainer import TrainOptions, train_classifier
+
+    options = TrainOptions(
+        model=args.model, dataset=args.dataset or "tweets", data_dir=args.data_dir,
+        text_column=args.text_column, label_column=args.label_column, skip_bad_rows=args.skip_bad_rows,
+        epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
+        learning_rate=args.learning_rate, vocabulary_size=args.vocabulary_size, seed=args.seed,
+        max_examples=args.max_examples, out=args.out)
+    run = train_classifier(options)
+    print(json.dumps({"run_dir": str(options.run_dir()), **run["test_metrics"]}, indent=2))
+
+
+def _load_run(path):
+    from encoders_tf.trainer import load_run
+
+    try:
+        return load_run(path)
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from None
+
+
+def _evaluate(args):
+    from encoders_tf.data import DATASETS, load_dataset, load_file
+    from encoders_tf.trainer import evaluate_split
+
+    model, run = _load_run(args.model)
+    options = run["options"]
+    dataset = args.dataset or options["dataset"]
+    if dataset in DATASETS:
+        data = load_dataset(dataset, data_dir=args.data_dir or options["data_dir"], seed=options["seed"],
+                            skip_bad_rows=args.skip_bad_rows)
+        split, split_name = data.split(args.split), args.split
+    else:
+        split = load_file(dataset, text_column=args.text_column, label_column=args.label_column,
+                          skip_bad_rows=args.skip_bad_rows)
+        split_name = "file"
+    num_classes = len(run["class_names"])
+    if len(split.labels) and split.labels.max() >= num_classes:
+        raise UsageError(f"{dataset}: label {int(split.labels.max())} is out of range for this model, "
+                         f"which knows {num_classes} classes (0..{num_classes - 1})")
+    metrics, _ = evaluate_split(model, split, args.batch_size)
+    print(json.dumps({"model": args.model, "dataset": dataset, "split": split_name, **metrics}, indent=2))
+
+
+def _export(args):
+    import pathlib
+
+    from encoders_tf.export import check_export, check_model_name, export_for_serving
+
+    name = args.name or pathlib.Path(args.model).resolve().name
+    try:
+        check_model_name(name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    model, _ = _load_run(args.model)
+    path = export_for_serving(model, name, args.base)
+    difference = check_export(model, path)
+    print(json.dumps({"name": name, "path": str(path), "serving_check": "ok",
+                      "max_abs_difference_vs_keras": difference}, indent=2))
+
+
+def _demo(args):
+    from encoders_tf.compare.demo import run_demo
+
+    run_demo(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, out=args.out, base=args.base,
+             max_examples=args.max_examples)
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "export": _export, "demo": _demo}
+
+
+def main(argv=None):
+    from encoders_tf.data import DataError
+
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except (UsageError, DataError) as error:
+        print(f"encoders-tf: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

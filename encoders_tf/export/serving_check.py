@@ -1,0 +1,88 @@
+"""Run an exported SavedModel on TF Serving's loading path, in a fresh process, from Python."""
+
+import base64
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from encoders_tf.tasks import class_probabilities
+
+SESSION_SCRIPT = pathlib.Path(__file__).with_name("tf_serving_session.py")
+# Ops that TF Serving cannot run: they call back into a Python interpreter that it does not have.
+PYTHON_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+# Texts every export is checked on: ordinary, empty, whitespace, emoji and other non-ASCII, very long, and
+# bytes that are not valid UTF-8.
+PROBE_TEXTS = [
+    "what a wonderful day",
+    "this is the worst service I have ever had",
+    "",
+    "   \t\n ",
+    "naïve café 😀🔥 東京 ñandú",
+    "long " * 20_000,
+    b"\xff\xfe invalid \xc3\x28 utf-8 \xa0",
+]
+
+
+class ServingCheckError(RuntimeError):
+    """The SavedModel does not load or run the way TF Serving loads and runs it."""
+
+
+def run_like_tf_serving(export_dir, texts, signature="serving_default", timeout=300):
+    """Runs `signature` on `texts` in a new process that imports only tensorflow and tensorflow_text.
+
+    Args:
+        export_dir: a SavedModel version directory.
+        texts: strings or bytes (bytes may be invalid UTF-8).
+        signature: the signature to run.
+        timeout: seconds before the process is stopped.
+
+    Returns:
+        (outputs: dict name -> numpy array, report: {"ops": op types in the graph, "modules": top-level
+        Python modules the process loaded}).
+    """
+    payload = [base64.b64encode(t if isinstance(t, bytes) else t.encode("utf-8")).decode("ascii")
+               for t in texts]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(
+        [sys.executable, str(SESSION_SCRIPT), str(export_dir), signature],
+        input=json.dumps(payload), capture_output=True, text=True, timeout=timeout, env=env)
+    if result.returncode != 0:
+        raise ServingCheckError(f"{export_dir}: the TF Serving loading path failed:\n{result.stderr[-3000:]}")
+    report = json.loads(result.stdout)
+    python_ops = PYTHON_OPS.intersection(report["ops"])
+    if python_ops:
+        raise ServingCheckError(f"{export_dir}: the graph holds ops TF Serving cannot run: {sorted(python_ops)}")
+    outputs = {key: np.asarray(value) for key, value in report.pop("outputs").items()}
+    return outputs, report
+
+
+def check_export(model, export_dir, texts=PROBE_TEXTS, tolerance=1e-5):
+    """Checks that the export gives the Keras model's probabilities on TF Serving's loading path.
+
+    Args:
+        model: the Keras classifier that was exported.
+        export_dir: the SavedModel version directory.
+        texts: texts to compare on (default: ordinary and hostile probes).
+        tolerance: largest accepted absolute difference.
+
+    Returns:
+        The largest absolute difference seen (a float).
+    """
+    outputs, _ = run_like_tf_serving(export_dir, texts)
+    expected = class_probabilities(model(tf.constant(list(texts)), training=False)).numpy()
+    probabilities = outputs["probabilities"]
+    difference = float(np.max(np.abs(probabilities - expected)))
+    if probabilities.shape != expected.shape or not difference <= tolerance:
+        raise ServingCheckError(
+            f"{export_dir}: served probabilities differ from the Keras model's by {difference} "
+            f"(shape {probabilities.shape} vs {expected.shape}; tolerance {tolerance})")
+    if not np.array_equal(outputs["label"], probabilities.argmax(-1)):
+        raise ServingCheckError(f"{export_dir}: served labels are not the argmax of the probabilities")
+    return difference

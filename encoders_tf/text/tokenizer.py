@@ -1,0 +1,123 @@
+"""WordPieceTokenizer: raw UTF-8 strings -> token_ids + padding_mask, inside the graph (TF Text ops only)."""
+
+import keras
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from encoders_tf.text.vocabulary import load_vocabulary
+
+
+@keras.saving.register_keras_serializable(package="encoders_tf")
+class WordPieceTokenizer(keras.layers.Layer):
+    """Tokenizes text in the graph, so a model that holds it (and its SavedModel) takes raw strings.
+
+    Invalid UTF-8 is replaced (never raised); text is lower-cased and accent-stripped as configured, split on
+    whitespace and punctuation and cut into WordPiece tokens by TF Text's fast ops (FastBertNormalize,
+    FastWordpieceTokenizeWithOffsets: in TF Serving's op set). Each row is [CLS] pieces... [SEP], truncated
+    to `max_length` ids, padded with [PAD] to the longest row of the batch (or to `max_length`).
+
+    Args:
+        vocabulary: a list of tokens, or the path of a vocab.txt file.
+        max_length: most ids per row, [CLS] and [SEP] included.
+        lowercase: lower-case the text.
+        strip_accents: remove accents (NFD, then drop combining marks).
+        pad_to_max_length: pad every batch to `max_length` instead of its longest row.
+        unknown_token, cls_token, sep_token, pad_token: the special tokens; each must be in the vocabulary.
+
+    Example:
+    >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "##s"], max_length=8)
+    >>> tokenizer(tf.constant(["Goods!"]))["token_ids"]
+    <tf.Tensor: shape=(1, 5), dtype=int32, numpy=array([[2, 4, 5, 1, 3]], dtype=int32)>
+    """
+
+    def __init__(self, vocabulary, max_length=128, lowercase=True, strip_accents=True, pad_to_max_length=False,
+                 unknown_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(vocabulary, (str, bytes)) or hasattr(vocabulary, "__fspath__"):
+            vocabulary = load_vocabulary(vocabulary)
+        self.vocabulary = [str(token) for token in vocabulary]
+        if len(set(self.vocabulary)) != len(self.vocabulary):
+            raise ValueError("the vocabulary holds duplicate tokens; each token must appear once")
+        if not isinstance(max_length, int) or max_length < 2:
+            raise ValueError(f"max_length must be an integer of at least 2 (room for [CLS] and [SEP]), "
+                             f"got {max_length!r}")
+        self.max_length = max_length
+        self.lowercase = lowercase
+        self.strip_accents = strip_accents
+        self.pad_to_max_length = pad_to_max_length
+        self.unknown_token, self.cls_token, self.sep_token, self.pad_token = (
+            unknown_token, cls_token, sep_token, pad_token)
+        index = {token: i for i, token in enumerate(self.vocabulary)}
+        for role, token in (("unknown_token", unknown_token), ("cls_token", cls_token),
+                            ("sep_token", sep_token), ("pad_token", pad_token)):
+            if token not in index:
+                raise ValueError(f"{role} {token!r} is not in the vocabulary of {len(self.vocabulary)} tokens")
+        self.unk_id, self.cls_id, self.sep_id, self.pad_id = (
+            index[unknown_token], index[cls_token], index[sep_token], index[pad_token])
+        self._fast_normalizer = None
+        if lowercase and strip_accents:  # the fast path: both in one op
+            self._fast_normalizer = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=True)
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            self.vocabulary, suffix_indicator="##", unknown_token=unknown_token, no_pretokenization=False,
+            support_detokenization=False, token_out_type=tf.int32)
+        self.built = True
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def get_vocabulary(self):
+        return list(self.vocabulary)
+
+    def call(self, text):
+        """text: tf.string [B] (or [B, 1]) -> {"token_ids": int32 [B, T], "padding_mask": bool [B, T]}."""
+        text = tf.convert_to_tensor(text, dtype=tf.string)
+        if text.shape.rank == 2:
+            text = tf.squeeze(text, axis=-1)
+        text = self._normalize(tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace"))
+        pieces = self._wordpiece.tokenize(text)  # ragged int32 [B, (words), (pieces)]
+        if isinstance(pieces, tf.RaggedTensor) and pieces.ragged_rank == 2:
+            pieces = pieces.merge_dims(1, 2)
+        pieces = pieces[:, : self.max_length - 2]
+        batch = tf.shape(pieces.row_lengths())[0]
+        cls = tf.fill([batch, 1], self.cls_id)
+        sep = tf.fill([batch, 1], self.sep_id)
+        ids = tf.concat([cls, pieces, sep], axis=1)
+        if self.pad_to_max_length:
+            token_ids = ids.to_tensor(default_value=self.pad_id, shape=[None, self.max_length])
+            lengths = ids.row_lengths()
+            padding_mask = tf.sequence_mask(lengths, self.max_length)
+        else:
+            token_ids = ids.to_tensor(default_value=self.pad_id)
+            padding_mask = tf.sequence_mask(ids.row_lengths(), tf.shape(token_ids)[1])
+        return {"token_ids": tf.cast(token_ids, tf.int32), "padding_mask": padding_mask}
+
+    def _normalize(self, text):
+        if self._fast_normalizer is not None:
+            return self._fast_normalizer.normalize(text)
+        if self.lowercase:
+            return tf_text.case_fold_utf8(text)
+        if self.strip_accents:  # NFD, then drop the combining marks
+            return tf.strings.regex_replace(tf_text.normalize_utf8(text, "NFD"), r"\p{Mn}", "")
+        return text
+
+    def compute_output_spec(self, text):
+        length = self.max_length if self.pad_to_max_length else None
+        batch = text.shape[0]
+        return {"token_ids": keras.KerasTensor((batch, length), dtype="int32"),
+                "padding_mask": keras.KerasTensor((batch, length), dtype="bool")}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocabulary=self.get_vocabulary(),
+            max_length=self.max_length,
+            lowercase=self.lowercase,
+            strip_accents=self.strip_accents,
+            pad_to_max_length=self.pad_to_max_length,
+            unknown_token=self.unknown_token,
+            cls_token=self.cls_token,
+            sep_token=self.sep_token,
+            pad_token=self.pad_token,
+        )
+        return config

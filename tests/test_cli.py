@@ -1,0 +1,91 @@
+"""`encoders-tf` end to end on small data, and its answers to bad usage and bad input."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from encoders_tf.cli import main
+from tests.conftest import write_sentiment_csv
+
+
+def _error_line(capsys, argv):
+    """Runs the CLI, expects exit code 2, returns its single stderr line."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_unknown_model_names_the_value_and_the_choices(capsys):
+    err = _error_line(capsys, ["train", "--model", "gru"])
+    assert "'gru'" in err and "lstm" in err and "transformer" in err
+
+
+def test_unknown_dataset_names_the_value_and_the_choices(capsys):
+    err = _error_line(capsys, ["train", "--dataset", "reddit"])
+    assert "reddit" in err and all(name in err for name in ("tweets", "sst2", "imdb"))
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "two"])
+def test_non_positive_epochs(capsys, value):
+    err = _error_line(capsys, ["train", "--epochs", value])
+    assert "--epochs" in err and repr(value) in err and "positive integer" in err
+
+
+def test_missing_label_column(capsys, sentiment_csv):
+    err = _error_line(capsys, ["train", "--dataset", str(sentiment_csv), "--label-column", "stars"])
+    assert "stars" in err and "sentiment.csv" in err and "label" in err  # the columns that are there
+
+
+def test_label_that_is_not_an_integer_class(capsys, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("text,label\ngood film,1\nbad film,negative\n")
+    err = _error_line(capsys, ["train", "--dataset", str(path)])
+    assert "negative" in err and "bad.csv" in err and "3" in err  # the value, the file, the line
+
+
+def test_malformed_row_names_file_and_line(capsys, tmp_path):
+    path = tmp_path / "ragged.tsv"
+    path.write_text("text\tlabel\ngood film\t1\nno label here\nbad film\t0\n")
+    err = _error_line(capsys, ["train", "--dataset", str(path)])
+    assert "ragged.tsv" in err and "3" in err
+
+
+def test_evaluate_needs_a_run_directory(capsys, tmp_path):
+    err = _error_line(capsys, ["evaluate", "--model", str(tmp_path)])
+    assert "model.keras" in err
+
+
+def test_console_script_exits_2_without_a_traceback():
+    script = pathlib.Path(sys.executable).with_name("encoders-tf")
+    result = subprocess.run([str(script), "train", "--model", "gru"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "'gru'" in result.stderr
+
+
+def test_train_evaluate_export_on_a_small_file(tmp_path, capsys):
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=200)
+    run_dir = tmp_path / "run"
+    assert main(["train", "--model", "lstm", "--dataset", str(data), "--epochs", "3", "--batch-size", "16",
+                 "--max-length", "16", "--vocabulary-size", "100", "--out", str(run_dir)]) == 0
+    assert f'"run_dir": "{run_dir}"' in capsys.readouterr().out
+    for name in ("model.keras", "vocab.txt", "metrics.json", "history.json", "run.json"):
+        assert (run_dir / name).is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["accuracy"] > 0.9  # the class words make this easy; a broken pipeline stays near 0.5
+    history = json.loads((run_dir / "history.json").read_text())
+    assert len(history["loss"]) == 3 and history["loss"][-1] < history["loss"][0]
+
+    assert main(["evaluate", "--model", str(run_dir), "--dataset", str(data)]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["split"] == "file" and evaluated["examples"] == 200
+    assert set(evaluated) >= {"accuracy", "macro_f1", "loss"}
+
+    base = tmp_path / "saved_models"
+    assert main(["export", "--model", str(run_dir), "--name", "reviews", "--base", str(base)]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["path"] == str(base / "reviews" / "1")
+    assert exported["max_abs_difference_vs_keras"] <= 1e-5

@@ -1,0 +1,131 @@
+"""The in-graph WordPiece tokenizer and vocabulary training."""
+
+import csv
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from encoders_tf.text import (SPECIAL_TOKENS, WordPieceTokenizer, load_vocabulary, save_vocabulary,
+                              train_wordpiece_vocabulary)
+from tests.conftest import SHARED_DATA
+
+VOCAB = list(SPECIAL_TOKENS) + ["the", "film", "was", "great", "##ly", "good", "!", ",", "cafe", "run", "##ning",
+                                "Café", "The"]
+ID = {token: index for index, token in enumerate(VOCAB)}
+
+
+def _ids(tokenizer, texts):
+    outputs = tokenizer(tf.constant(texts))
+    ids, mask = outputs["token_ids"].numpy(), outputs["padding_mask"].numpy()
+    return [list(row[m]) for row, m in zip(ids, mask)], ids, mask
+
+
+def test_exact_ids_with_pieces_punctuation_and_unknowns():
+    tokenizer = WordPieceTokenizer(VOCAB, max_length=32)
+    rows, _, _ = _ids(tokenizer, ["The film was GREATLY good!", "running, cafe", "zebra"])
+    assert rows[0] == [ID[t] for t in ["[CLS]", "the", "film", "was", "great", "##ly", "good", "!", "[SEP]"]]
+    assert rows[1] == [ID[t] for t in ["[CLS]", "run", "##ning", ",", "cafe", "[SEP]"]]
+    assert rows[2] == [ID["[CLS]"], ID["[UNK]"], ID["[SEP]"]]
+
+
+def test_lowercase_and_accent_options():
+    text = ["Café The"]
+    assert _ids(WordPieceTokenizer(VOCAB), text)[0][0][1:-1] == [ID["cafe"], ID["the"]]
+    assert _ids(WordPieceTokenizer(VOCAB, lowercase=False, strip_accents=False), text)[0][0][1:-1] == \
+        [ID["Café"], ID["The"]]
+    assert _ids(WordPieceTokenizer(VOCAB, lowercase=False, strip_accents=True), text)[0][0][1:-1] == \
+        [ID["[UNK]"], ID["The"]]  # "Cafe": accent gone, case kept, not in the vocabulary
+    assert _ids(WordPieceTokenizer(VOCAB, lowercase=True, strip_accents=False), text)[0][0][1:-1] == \
+        [ID["[UNK]"], ID["the"]]  # "café": case folded, accent kept
+
+
+def test_truncation_and_padding():
+    tokenizer = WordPieceTokenizer(VOCAB, max_length=5)
+    rows, ids, mask = _ids(tokenizer, ["the film was great good", "film"])
+    assert ids.shape == (2, 5)
+    assert rows[0] == [ID["[CLS]"], ID["the"], ID["film"], ID["was"], ID["[SEP]"]]
+    assert list(ids[1]) == [ID["[CLS]"], ID["film"], ID["[SEP]"], ID["[PAD]"], ID["[PAD]"]]
+    np.testing.assert_array_equal(mask, ids != ID["[PAD]"])
+    # Batches pad to their longest row, or to max_length when asked.
+    assert _ids(tokenizer, ["film"])[1].shape == (1, 3)
+    fixed = WordPieceTokenizer(VOCAB, max_length=5, pad_to_max_length=True)
+    assert _ids(fixed, ["film"])[1].shape == (1, 5)
+    assert fixed(tf.constant([["film"], ["good"]]))["token_ids"].shape == (2, 5)  # [B, 1] input
+
+
+def test_hostile_input_gives_well_formed_rows():
+    tokenizer = WordPieceTokenizer(VOCAB, max_length=16)
+    texts = ["", "   \t\n", "😀🔥👍", "東京タワー", "x" * 100_000, "film " * 50_000, b"\xff\xfe\xfd", b"good \xc3\x28"]
+    rows, ids, _ = _ids(tokenizer, texts)
+    assert rows[0] == rows[1] == [ID["[CLS]"], ID["[SEP]"]]
+    for row in rows:
+        assert row[0] == ID["[CLS]"] and row[-1] == ID["[SEP]"] and len(row) <= 16
+    assert len(rows[5]) == 16
+    assert rows[7][1] == ID["good"]  # the valid part of a partly invalid string survives
+
+
+def test_no_python_ops_in_the_graph():
+    tokenizer = WordPieceTokenizer(VOCAB)
+    graph = tf.function(tokenizer).get_concrete_function(tf.TensorSpec([None], tf.string)).graph
+    ops = {op.type for op in graph.get_operations()}
+    for function in graph.as_graph_def().library.function:
+        ops |= {node.op for node in function.node_def}
+    assert {"FastBertNormalize", "FastWordpieceTokenizeWithOffsets"} <= ops
+    assert not ops & {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+def test_keras_file_round_trip(tmp_path):
+    tokenizer = WordPieceTokenizer(VOCAB, max_length=12, name="tokenizer")
+    text = keras.Input(shape=(), dtype="string")
+    model = keras.Model(text, tokenizer(text))
+    model.save(tmp_path / "tokenizer.keras")
+    restored = keras.models.load_model(tmp_path / "tokenizer.keras")
+    batch = tf.constant(["The film was greatly good!", "", "café running"])
+    for key, value in model(batch).items():
+        np.testing.assert_array_equal(restored(batch)[key], value)
+    clone = WordPieceTokenizer.from_config(tokenizer.get_config())
+    assert clone.get_config() == tokenizer.get_config() and clone.get_vocabulary() == VOCAB
+
+
+def test_bad_arguments_are_explained(tmp_path):
+    with pytest.raises(ValueError, match=r"cls_token '\[CLS\]' is not in the vocabulary of 2 tokens"):
+        WordPieceTokenizer(["[PAD]", "[UNK]"])
+    with pytest.raises(ValueError, match=r"max_length must be an integer of at least 2.*got 1"):
+        WordPieceTokenizer(VOCAB, max_length=1)
+    with pytest.raises(ValueError, match=r"vocabulary file .*missing.txt' does not exist"):
+        WordPieceTokenizer(str(tmp_path / "missing.txt"))
+    with pytest.raises(ValueError, match=r"vocabulary_size must be an integer larger than the 5 reserved"):
+        train_wordpiece_vocabulary(["a b"], 5)
+
+
+def test_vocabulary_training_and_files(tmp_path):
+    corpus = ["The films were wonderful, truly wonderful!", "A dull film; boring and slow.",
+              "Naïve café owners love wonderful films"] * 20
+    vocabulary = train_wordpiece_vocabulary(corpus, 200)
+    assert vocabulary[:5] == list(SPECIAL_TOKENS)
+    assert len(vocabulary) == len(set(vocabulary)) <= 200
+    assert "wonderful" in vocabulary and "cafe" in vocabulary  # lower-cased and accent-stripped
+    rows, _, _ = _ids(WordPieceTokenizer(vocabulary), corpus[:3])
+    assert all(SPECIAL_TOKENS.index("[UNK]") not in row for row in rows)
+    save_vocabulary(vocabulary, tmp_path / "vocab.txt")
+    assert load_vocabulary(tmp_path / "vocab.txt") == vocabulary
+    assert WordPieceTokenizer(tmp_path / "vocab.txt").get_vocabulary() == vocabulary
+
+
+def test_agrees_with_keras_hub_wordpiece_on_sst2():
+    path = SHARED_DATA / "sst2" / "dev.tsv"
+    if not path.is_file():
+        pytest.skip(f"needs {path}")
+    import keras_hub
+
+    with open(path, newline="") as f:
+        sentences = [row[0] for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)][1:]
+    vocabulary = train_wordpiece_vocabulary(sentences, 2000)
+    ours = WordPieceTokenizer(vocabulary, max_length=512)
+    theirs = keras_hub.tokenizers.WordPieceTokenizer(vocabulary, lowercase=True, strip_accents=True)
+    rows, _, _ = _ids(ours, sentences)
+    reference = theirs(tf.constant(sentences))
+    reference = reference if isinstance(reference, list) else reference.to_list()
+    assert [row[1:-1] for row in rows] == reference  # all 872 sentences, same ids

@@ -1,0 +1,72 @@
+"""Train a text classifier with plain Keras: build it from encoders_tf's layers, then call model.fit yourself.
+
+Copy this file and change what you need; it uses nothing but the package's public layers.
+
+    python training/fit_classifier.py --dataset tweets --model transformer --epochs 2
+    python training/fit_classifier.py --dataset my_data.csv --model lstm --out my_model.keras
+"""
+
+import argparse
+
+import keras
+import tensorflow as tf
+
+from encoders_tf.data import load_dataset
+from encoders_tf.encoders import LSTMEncoder, TransformerEncoder
+from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+
+
+def build_model(vocabulary, num_classes, model, max_length):
+    tokenizer = WordPieceTokenizer(vocabulary, max_length=max_length, name="tokenizer")
+    if model == "lstm":  # Embedding(128) -> LSTM(128), the classic baseline
+        encoder = LSTMEncoder(len(vocabulary), embedding_size=128, units=128, name="encoder")
+    else:  # a small BERT-shaped encoder
+        encoder = TransformerEncoder(len(vocabulary), max_length=max_length, hidden_size=128, num_layers=2,
+                                     num_heads=2, intermediate_size=512, name="encoder")
+    text = keras.Input(shape=(), dtype="string", name="text")
+    pooled = encoder(tokenizer(text))["pooled_output"]
+    if num_classes == 2:
+        probabilities = keras.layers.Dense(1, activation="sigmoid", name="head")(pooled)
+        loss = "binary_crossentropy"
+    else:
+        probabilities = keras.layers.Dense(num_classes, activation="softmax", name="head")(pooled)
+        loss = "sparse_categorical_crossentropy"
+    classifier = keras.Model(text, probabilities)
+    classifier.compile(optimizer=keras.optimizers.Adam(1e-3 if model == "lstm" else 5e-4), loss=loss,
+                       metrics=["accuracy"])
+    return classifier
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="tweets", help="tweets, sst2, imdb or a .csv/.tsv/.jsonl file")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--model", default="lstm", choices=["lstm", "transformer"])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--vocabulary-size", type=int, default=8000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="fit_classifier.keras")
+    args = parser.parse_args()
+
+    keras.utils.set_random_seed(args.seed)
+    data = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
+    vocabulary = train_wordpiece_vocabulary(data.train.texts, args.vocabulary_size)
+    model = build_model(vocabulary, data.num_classes, args.model, args.max_length)
+
+    def batches(split, shuffle=False):
+        dataset = tf.data.Dataset.from_tensor_slices((list(split.texts), split.labels))
+        if shuffle:
+            dataset = dataset.shuffle(len(split.texts), seed=args.seed)
+        return dataset.batch(args.batch_size).prefetch(tf.data.AUTOTUNE)
+
+    model.fit(batches(data.train, shuffle=True), validation_data=batches(data.validation), epochs=args.epochs)
+    loss, accuracy = model.evaluate(batches(data.test), verbose=0)
+    print(f"test loss {loss:.4f} accuracy {accuracy:.4f}")
+    model.save(args.out)
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
