@@ -5,6 +5,8 @@ import csv
 import keras
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import tensorflow as tf
 
 from encoders_tf.text import (SPECIAL_TOKENS, WordPieceTokenizer, load_vocabulary, save_vocabulary,
@@ -129,3 +131,18 @@ def test_agrees_with_keras_hub_wordpiece_on_sst2():
     reference = theirs(tf.constant(sentences))
     reference = reference if isinstance(reference, list) else reference.to_list()
     assert [row[1:-1] for row in rows] == reference  # all 872 sentences, same ids
+
+
+_HOSTILE_TOKENIZER = WordPieceTokenizer(VOCAB, max_length=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.text(), st.binary()), min_size=1, max_size=4))
+def test_any_string_or_bytes_gives_well_formed_rows(texts):
+    outputs = _HOSTILE_TOKENIZER(tf.constant(texts, dtype=tf.string))
+    ids, mask = outputs["token_ids"].numpy(), outputs["padding_mask"].numpy()
+    assert ids.shape[0] == len(texts) and 2 <= ids.shape[1] <= 12
+    for row, keep in zip(ids, mask):
+        real = row[keep]
+        assert real[0] == ID["[CLS]"] and real[-1] == ID["[SEP]"] and keep[: len(real)].all()
+        assert ((0 <= real) & (real < len(VOCAB))).all() and (row[~keep] == ID["[PAD]"]).all()

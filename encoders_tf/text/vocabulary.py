@@ -6,13 +6,14 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 def train_wordpiece_vocabulary(texts, vocabulary_size, *, lowercase=True, strip_accents=True,
-                               reserved_tokens=SPECIAL_TOKENS):
+                               reserved_tokens=SPECIAL_TOKENS, min_frequency=2):
     """Learns a WordPiece vocabulary of at most `vocabulary_size` tokens from `texts`.
 
-    Text is split on whitespace and punctuation (punctuation kept as tokens), lower-cased and stripped of
-    accents as the tokenizer will do, then TF Text's WordPiece learner picks the pieces. The reserved
-    tokens come first, so "[PAD]" is id 0 and "[UNK]" id 1 by default. The learner may return fewer
-    tokens than asked when the corpus is small.
+    Text is normalized as the tokenizer will do (lower-casing, accent stripping) and split on whitespace
+    and punctuation (punctuation kept as tokens), then the `tokenizers` library's WordPiece trainer (Rust,
+    about a second for 30,000 tweets, where TF Text's Python learner takes two minutes) picks the pieces,
+    continuation pieces marked "##". The reserved tokens come first: "[PAD]" is id 0, "[UNK]" id 1 by
+    default. A small corpus may give fewer tokens than asked.
 
     Args:
         texts: an iterable of strings (the training split).
@@ -20,14 +21,14 @@ def train_wordpiece_vocabulary(texts, vocabulary_size, *, lowercase=True, strip_
         lowercase: lower-case before learning.
         strip_accents: strip accents before learning.
         reserved_tokens: tokens placed first, in this order.
+        min_frequency: pieces seen fewer times than this are left out.
 
     Example:
     >>> vocabulary = train_wordpiece_vocabulary(["a lovely day", "a dull day"], 100)
     >>> vocabulary[:5]
     ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
     """
-    import keras_hub
-    import tensorflow as tf
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
     reserved_tokens = list(reserved_tokens)
     if not isinstance(vocabulary_size, int) or vocabulary_size <= len(reserved_tokens):
@@ -36,11 +37,15 @@ def train_wordpiece_vocabulary(texts, vocabulary_size, *, lowercase=True, strip_
     texts = [str(text) for text in texts]
     if not texts:
         raise ValueError("cannot train a vocabulary on 0 texts")
-    data = tf.data.Dataset.from_tensor_slices(tf.constant(texts, dtype=tf.string)).batch(1024)
-    vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-        data, vocabulary_size, lowercase=lowercase, strip_accents=strip_accents,
-        reserved_tokens=reserved_tokens)
-    return list(vocabulary)
+    unknown = "[UNK]" if "[UNK]" in reserved_tokens else reserved_tokens[0]
+    learner = Tokenizer(models.WordPiece(unk_token=unknown, continuing_subword_prefix="##"))
+    learner.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=strip_accents, lowercase=lowercase)
+    learner.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    learner.train_from_iterator(texts, trainers.WordPieceTrainer(
+        vocab_size=vocabulary_size, special_tokens=reserved_tokens, min_frequency=min_frequency,
+        continuing_subword_prefix="##", show_progress=False))
+    return [token for token, _ in sorted(learner.get_vocab().items(), key=lambda item: item[1])]
 
 
 def save_vocabulary(vocabulary, path):
