@@ -75,21 +75,13 @@ class WordPieceTokenizer(keras.layers.Layer):
         if text.shape.rank == 2:
             text = tf.squeeze(text, axis=-1)
         text = self._normalize(tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace"))
-        pieces = self._wordpiece.tokenize(text)  # ragged int32 [B, (words), (pieces)]
-        if isinstance(pieces, tf.RaggedTensor) and pieces.ragged_rank == 2:
-            pieces = pieces.merge_dims(1, 2)
-        pieces = pieces[:, : self.max_length - 2]
+        # With its own pre-tokenization on, the tokenizer gives the pieces of each string: ragged [B, (pieces)].
+        pieces = self._wordpiece.tokenize(text)[:, : self.max_length - 2]
         batch = tf.shape(pieces.row_lengths())[0]
-        cls = tf.fill([batch, 1], self.cls_id)
-        sep = tf.fill([batch, 1], self.sep_id)
-        ids = tf.concat([cls, pieces, sep], axis=1)
-        if self.pad_to_max_length:
-            token_ids = ids.to_tensor(default_value=self.pad_id, shape=[None, self.max_length])
-            lengths = ids.row_lengths()
-            padding_mask = tf.sequence_mask(lengths, self.max_length)
-        else:
-            token_ids = ids.to_tensor(default_value=self.pad_id)
-            padding_mask = tf.sequence_mask(ids.row_lengths(), tf.shape(token_ids)[1])
+        ids = tf.concat([tf.fill([batch, 1], self.cls_id), pieces, tf.fill([batch, 1], self.sep_id)], axis=1)
+        length = self.max_length if self.pad_to_max_length else None
+        token_ids = ids.to_tensor(default_value=self.pad_id, shape=[None, length])  # [B, T]
+        padding_mask = tf.sequence_mask(ids.row_lengths(), tf.shape(token_ids)[1])
         return {"token_ids": tf.cast(token_ids, tf.int32), "padding_mask": padding_mask}
 
     def _normalize(self, text):
