@@ -27,7 +27,11 @@ def build_encoder(config: EncoderConfig, **kwargs):
         norm_first=config.norm_first, position_embedding=config.position_embedding,
         type_vocabulary_size=config.type_vocabulary_size, dropout=config.dropout,
         attention_dropout=config.attention_dropout, layer_norm_epsilon=config.layer_norm_epsilon,
-        pooling=config.pooling, **kwargs)
+        pooling=config.pooling, embedding_size=config.embedding_size, share_layers=config.share_layers,
+        position_offset=config.position_offset, normalization=config.normalization, use_bias=config.use_bias,
+        gated_feed_forward=config.gated_feed_forward, key_dim=config.key_dim, scale_scores=config.scale_scores,
+        relative_buckets=config.relative_buckets, relative_max_distance=config.relative_max_distance,
+        normalize_pooled=config.normalize_pooled, **kwargs)
 
 
 __all__ = ["LSTMEncoder", "TransformerEncoder", "build_encoder"]

@@ -6,8 +6,10 @@ import keras
 
 _ACTIVATIONS = {
     "gelu": functools.partial(keras.activations.gelu, approximate=False),  # exact: x·Φ(x)
+    "gelu_approximate": functools.partial(keras.activations.gelu, approximate=True),  # tanh form ("gelu_new")
     "relu": keras.activations.relu,
 }
+ACTIVATIONS = tuple(_ACTIVATIONS)
 
 
 def get_activation(name):

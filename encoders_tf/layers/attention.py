@@ -21,6 +21,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         key_dim: size of each head; defaults to hidden_size // num_heads.
         dropout: dropout rate on the attention probabilities.
         use_bias: add biases to the Q, K, V and output projections.
+        scale_scores: divide the scores by √d_k; T5 does not (its initialization accounts for it).
         kernel_initializer: initializer for the projection kernels.
 
     Example:
@@ -31,13 +32,14 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     (3, 5, 8)
     """
 
-    def __init__(self, num_heads, key_dim=None, dropout=0.0, use_bias=True,
+    def __init__(self, num_heads, key_dim=None, dropout=0.0, use_bias=True, scale_scores=True,
                  kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.dropout = dropout
         self.use_bias = use_bias
+        self.scale_scores = scale_scores
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self._dropout = keras.layers.Dropout(dropout)
 
@@ -69,7 +71,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         key = self._project(x, "key")
         value = self._project(x, "value")
         scores = ops.einsum("bqnd,bknd->bnqk", query, key)  # [B, heads, T, T]
-        scores = ops.cast(scores, "float32") / math.sqrt(self._head_size)
+        scores = ops.cast(scores, "float32")
+        if self.scale_scores:
+            scores = scores / math.sqrt(self._head_size)
         if attention_bias is not None:
             scores = scores + ops.cast(attention_bias, "float32")
         if padding_mask is not None:
@@ -91,6 +95,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             key_dim=self.key_dim,
             dropout=self.dropout,
             use_bias=self.use_bias,
+            scale_scores=self.scale_scores,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         return config

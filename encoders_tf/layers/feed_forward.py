@@ -1,4 +1,5 @@
-"""The position-wise feed-forward block: Dense(intermediate, activation) -> Dense(hidden) -> dropout."""
+"""The position-wise feed-forward block: Dense(intermediate, activation) -> Dense(hidden) -> dropout,
+or its gated form (T5 v1.1)."""
 
 import keras
 
@@ -7,13 +8,14 @@ from encoders_tf.layers.activations import get_activation
 
 @keras.saving.register_keras_serializable(package="encoders_tf")
 class FeedForward(keras.layers.Layer):
-    """FFN(x) = dropout(act(xW1 + b1)W2 + b2), applied at every position.
+    """FFN(x) = dropout(act(xW1 + b1)W2 + b2) at every position; gated: dropout((act(xW1) ⊙ xWg)W2).
 
     Args:
         intermediate_size: inner width (4 x hidden in BERT).
-        activation: "gelu" (exact, erf form) or "relu".
+        activation: "gelu" (exact, erf form), "gelu_approximate" (tanh form) or "relu".
         dropout: dropout rate on the output.
-        use_bias: add biases to both projections.
+        use_bias: add biases to the projections.
+        gated: multiply the activation by a second, linear projection (T5 v1.1's gated GELU).
         kernel_initializer: initializer for both kernels.
 
     Example:
@@ -22,13 +24,14 @@ class FeedForward(keras.layers.Layer):
     (2, 4, 8)
     """
 
-    def __init__(self, intermediate_size, activation="gelu", dropout=0.0, use_bias=True,
+    def __init__(self, intermediate_size, activation="gelu", dropout=0.0, use_bias=True, gated=False,
                  kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
         self.intermediate_size = intermediate_size
         self.activation = activation
         self.dropout = dropout
         self.use_bias = use_bias
+        self.gated = gated
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self._activation = get_activation(activation)
         self._dropout = keras.layers.Dropout(dropout)
@@ -39,6 +42,12 @@ class FeedForward(keras.layers.Layer):
             self.intermediate_size, use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
             name="intermediate", dtype=self.dtype_policy)
         self.intermediate.build(input_shape)
+        self.gate = None
+        if self.gated:
+            self.gate = keras.layers.Dense(
+                self.intermediate_size, use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
+                name="gate", dtype=self.dtype_policy)
+            self.gate.build(input_shape)
         self.projection = keras.layers.Dense(
             hidden_size, use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
             name="projection", dtype=self.dtype_policy)
@@ -46,6 +55,8 @@ class FeedForward(keras.layers.Layer):
 
     def call(self, x, training=None):
         hidden = self._activation(self.intermediate(x))
+        if self.gate is not None:
+            hidden = hidden * self.gate(x)
         return self._dropout(self.projection(hidden), training=training)
 
     def compute_output_shape(self, input_shape):
@@ -58,6 +69,7 @@ class FeedForward(keras.layers.Layer):
             activation=self.activation,
             dropout=self.dropout,
             use_bias=self.use_bias,
+            gated=self.gated,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         return config

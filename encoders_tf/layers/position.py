@@ -7,11 +7,12 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="encoders_tf")
 class PositionEmbedding(keras.layers.Layer):
-    """A learned vector per position, for the first T positions of the input.
+    """A learned vector per position: rows offset .. offset + T - 1 of the table for an input of length T.
 
     Args:
-        max_length: number of positions that have a vector.
-        initializer: initializer of the [max_length, H] table.
+        max_length: the longest input; the table has max_length + offset rows.
+        initializer: initializer of the table.
+        offset: rows skipped at the start of the table (RoBERTa's positions start past the padding index: 2).
 
     Example:
     >>> positions = PositionEmbedding(max_length=16)
@@ -19,19 +20,21 @@ class PositionEmbedding(keras.layers.Layer):
     (2, 5, 8)
     """
 
-    def __init__(self, max_length, initializer="glorot_uniform", **kwargs):
+    def __init__(self, max_length, initializer="glorot_uniform", offset=0, **kwargs):
         super().__init__(**kwargs)
         self.max_length = max_length
         self.initializer = keras.initializers.get(initializer)
+        self.offset = offset
 
     def build(self, input_shape):
         self.embeddings = self.add_weight(
-            name="embeddings", shape=(self.max_length, input_shape[-1]), initializer=self.initializer)
+            name="embeddings", shape=(self.max_length + self.offset, input_shape[-1]),
+            initializer=self.initializer)
 
     def call(self, x):
         """x [B, T, H] -> the position vectors broadcast to [B, T, H]."""
         length = ops.shape(x)[1]
-        table = ops.cast(self.embeddings[:length], self.compute_dtype)
+        table = ops.cast(self.embeddings[self.offset:self.offset + length], self.compute_dtype)
         return ops.broadcast_to(table[None], ops.shape(x))
 
     def compute_output_shape(self, input_shape):
@@ -39,7 +42,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(max_length=self.max_length,
+        config.update(max_length=self.max_length, offset=self.offset,
                       initializer=keras.initializers.serialize(self.initializer))
         return config
 
