@@ -66,6 +66,8 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
     train.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
+    train.add_argument("--init", help="fine-tune a converted checkpoint (the --out of `encoders-tf convert`) "
+                                      "instead of training --model from scratch")
 
     evaluate = commands.add_parser("evaluate", help="print a trained model's metrics as JSON")
     evaluate.add_argument("--model", required=True, help="a run directory written by `encoders-tf train`")
@@ -74,8 +76,16 @@ def build_parser():
                           help="split of a named data set (default: test); a file is evaluated whole")
     evaluate.add_argument("--batch-size", type=_positive_int, default=256)
 
+    convert = commands.add_parser("convert", help="import a Hugging Face checkpoint directory")
+    convert.add_argument("--from-hf", required=True, help="config.json + model.safetensors + tokenizer files")
+    convert.add_argument("--out", required=True, help="directory for encoder.keras and encoder_config.json")
+    convert.add_argument("--pooling", choices=["cls", "mean", "max"], help="pooled_output (default: the family's)")
+    convert.add_argument("--normalize", action="store_true", help="L2-normalize pooled_output (sentence embeddings)")
+    convert.add_argument("--max-length", type=_positive_int, help="tokens per text (default: the model's, <= 512)")
+
     export = commands.add_parser("export", help="export a SavedModel for TensorFlow Serving")
-    export.add_argument("--model", required=True, help="a run directory written by `encoders-tf train`")
+    export.add_argument("--model", required=True,
+                        help="a run directory of `encoders-tf train`, or the --out of `encoders-tf convert`")
     export.add_argument("--name", help="model name under the base path (default: the run directory's name)")
     export.add_argument("--base", default="saved_models", help="model base path root (default: saved_models)")
 
@@ -97,7 +107,7 @@ def _train(args):
         text_column=args.text_column, label_column=args.label_column, skip_bad_rows=args.skip_bad_rows,
         epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
         learning_rate=args.learning_rate, vocabulary_size=args.vocabulary_size, seed=args.seed,
-        max_examples=args.max_examples, out=args.out)
+        max_examples=args.max_examples, out=args.out, init=args.init)
     run = train_classifier(options)
     print(json.dumps({"run_dir": str(options.run_dir()), **run["test_metrics"]}, indent=2))
 
@@ -109,6 +119,36 @@ def _load_run(path):
         return load_run(path)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
+
+
+def _load_exportable(path):
+    """The Keras model of a training run or of a converted checkpoint."""
+    import pathlib
+
+    from encoders_tf.checkpoints import ENCODER_FILE, build_text_encoder, load_converted
+
+    if (pathlib.Path(path) / ENCODER_FILE).is_file():
+        tokenizer, encoder, _ = load_converted(path)
+        return build_text_encoder(tokenizer, encoder)
+    return _load_run(path)[0]
+
+
+def _convert(args):
+    from encoders_tf.checkpoints import CheckpointError, UnsupportedCheckpoint, load_hf_encoder, save_converted
+    from encoders_tf.checkpoints.hf_tokenizer import tokenizer_from_hf
+
+    overrides = {"normalize_pooled": True} if args.normalize else {}
+    if args.pooling:
+        overrides["pooling"] = args.pooling
+    try:
+        encoder, config = load_hf_encoder(args.from_hf, **overrides)
+        tokenizer = tokenizer_from_hf(args.from_hf, args.max_length or min(config.max_length, 512))
+    except (CheckpointError, UnsupportedCheckpoint) as error:
+        raise UsageError(str(error)) from None
+    out = save_converted(tokenizer, encoder, config, args.out, source=args.from_hf)
+    print(json.dumps({"out": str(out), "parameters": int(encoder.count_params()),
+                      "vocabulary_size": tokenizer.vocabulary_size, "max_length": tokenizer.max_length,
+                      "encoder_config": config.to_dict()}, indent=2))
 
 
 def _evaluate(args):
@@ -144,7 +184,7 @@ def _export(args):
         check_model_name(name)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    model, _ = _load_run(args.model)
+    model = _load_exportable(args.model)
     path = export_for_serving(model, name, args.base)
     difference = check_export(model, path)
     print(json.dumps({"name": name, "path": str(path), "serving_check": "ok",
@@ -158,7 +198,7 @@ def _demo(args):
              max_examples=args.max_examples)
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "export": _export, "demo": _demo}
+COMMANDS = {"train": _train, "evaluate": _evaluate, "convert": _convert, "export": _export, "demo": _demo}
 
 
 def main(argv=None):

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from encoders_tf.checkpoints.converted import load_converted
 from encoders_tf.config import EncoderConfig
 from encoders_tf.data import load_dataset, to_tf_dataset
 from encoders_tf.encoders import build_encoder
@@ -23,7 +24,7 @@ RUN_FILE = "run.json"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.json"
 VOCABULARY_FILE = "vocab.txt"
-DEFAULT_LEARNING_RATES = {"lstm": 1e-3, "transformer": 5e-4}
+DEFAULT_LEARNING_RATES = {"lstm": 1e-3, "transformer": 5e-4, "pretrained": 3e-5}
 
 
 @dataclasses.dataclass
@@ -44,9 +45,11 @@ class TrainOptions:
     seed: int = 0
     max_examples: int | None = None
     out: str | None = None
+    init: str | None = None  # a converted checkpoint directory to fine-tune instead of training from scratch
 
     def run_dir(self) -> pathlib.Path:
-        return pathlib.Path(self.out or f"runs/{self.model}-{pathlib.Path(self.dataset).stem}")
+        model = pathlib.Path(self.init).name if self.init else self.model
+        return pathlib.Path(self.out or f"runs/{model}-{pathlib.Path(self.dataset).stem}")
 
 
 def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict:
@@ -70,12 +73,19 @@ def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict
     data = load_dataset(options.dataset, data_dir=options.data_dir, text_column=options.text_column,
                         label_column=options.label_column, seed=options.seed,
                         skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
-    config = EncoderConfig.preset(options.model, max_length=options.max_length)
-    vocabulary = train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
-    config = config.replace(vocabulary_size=len(vocabulary))
-    tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
-    model = build_classifier(tokenizer, build_encoder(config, name="encoder"), data.num_classes)
-    learning_rate = options.learning_rate or DEFAULT_LEARNING_RATES[config.architecture]
+    if options.init:  # fine-tune a converted pretrained checkpoint: its tokenizer and encoder as they are
+        tokenizer, encoder, config = load_converted(options.init)
+        vocabulary = tokenizer.get_vocabulary()
+        default_learning_rate = DEFAULT_LEARNING_RATES["pretrained"]
+    else:
+        config = EncoderConfig.preset(options.model, max_length=options.max_length)
+        vocabulary = train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
+        config = config.replace(vocabulary_size=len(vocabulary))
+        tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
+        encoder = build_encoder(config, name="encoder")
+        default_learning_rate = DEFAULT_LEARNING_RATES[config.architecture]
+    model = build_classifier(tokenizer, encoder, data.num_classes)
+    learning_rate = options.learning_rate or default_learning_rate
     compile_classifier(model, learning_rate)
 
     train = to_tf_dataset(data.train, options.batch_size, shuffle=True, seed=options.seed)

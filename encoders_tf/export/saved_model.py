@@ -9,17 +9,25 @@ from encoders_tf.tasks import class_probabilities
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="text")
 
 
-def write_saved_model(model, directory):
-    """Writes `model` (from `build_classifier`) as a SavedModel with two signatures.
+def is_classifier(model):
+    """True for a model from `build_classifier`; False for a text encoder (e.g. a converted checkpoint)."""
+    return any(layer.name == "head" for layer in model.layers)
 
-    `serving_default`: text tf.string [None] -> probabilities float32 [None, C], label int64 [None].
+
+def write_saved_model(model, directory):
+    """Writes `model` as a SavedModel for TF Serving.
+
+    A classifier (from `build_classifier`) gets two signatures:
+    `serving_default`: text tf.string [None] -> probabilities float32 [None, C], label int64 [None];
     `encode`: text tf.string [None] -> embedding float32 [None, H] (the encoder's pooled output).
+    A text encoder (from `build_text_encoder`, e.g. a converted sentence-embedding checkpoint) gets
+    `encode`, which is also its `serving_default`.
 
     Uses keras.export.ExportArchive, whose SavedModels restore on TF Serving's C++ path (a plain
     tf.saved_model.save of a Keras 3 model may not: keras-team/keras#19274).
 
     Args:
-        model: a classifier Keras model with layers named "tokenizer" and "encoder".
+        model: a Keras model with layers named "tokenizer" and "encoder".
         directory: where to write; must not exist yet.
     """
     tokenizer, encoder = model.get_layer("tokenizer"), model.get_layer("encoder")
@@ -34,7 +42,8 @@ def write_saved_model(model, directory):
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serving_default", serve, input_signature=[TEXT_SPEC])
+    if is_classifier(model):
+        archive.add_endpoint("serving_default", serve, input_signature=[TEXT_SPEC])
     archive.add_endpoint("encode", encode, input_signature=[TEXT_SPEC])
     archive.write_out(str(directory), verbose=False)
 

@@ -64,10 +64,12 @@ def run_like_tf_serving(export_dir, texts, signature="serving_default", timeout=
 
 
 def check_export(model, export_dir, texts=PROBE_TEXTS, tolerance=1e-5):
-    """Checks that the export gives the Keras model's probabilities on TF Serving's loading path.
+    """Checks that the export gives the Keras model's outputs on TF Serving's loading path.
+
+    A classifier's probabilities and labels are compared, a text encoder's embeddings.
 
     Args:
-        model: the Keras classifier that was exported.
+        model: the Keras model that was exported.
         export_dir: the SavedModel version directory.
         texts: texts to compare on (default: ordinary and hostile probes).
         tolerance: largest accepted absolute difference.
@@ -75,14 +77,20 @@ def check_export(model, export_dir, texts=PROBE_TEXTS, tolerance=1e-5):
     Returns:
         The largest absolute difference seen (a float).
     """
+    from encoders_tf.export.saved_model import is_classifier
+
     outputs, _ = run_like_tf_serving(export_dir, texts)
-    expected = class_probabilities(model(tf.constant(list(texts)), training=False)).numpy()
-    probabilities = outputs["probabilities"]
-    difference = float(np.max(np.abs(probabilities - expected)))
-    if probabilities.shape != expected.shape or not difference <= tolerance:
+    model_outputs = model(tf.constant(list(texts)), training=False)
+    if is_classifier(model):
+        name, expected = "probabilities", class_probabilities(model_outputs).numpy()
+    else:
+        name, expected = "embedding", model_outputs["pooled_output"].numpy()
+    served = outputs[name]
+    difference = float(np.max(np.abs(served - expected))) if served.shape == expected.shape else float("inf")
+    if not difference <= tolerance:
         raise ServingCheckError(
-            f"{export_dir}: served probabilities differ from the Keras model's by {difference} "
-            f"(shape {probabilities.shape} vs {expected.shape}; tolerance {tolerance})")
-    if not np.array_equal(outputs["label"], probabilities.argmax(-1)):
+            f"{export_dir}: served {name} differ from the Keras model's by {difference} "
+            f"(shape {served.shape} vs {expected.shape}; tolerance {tolerance})")
+    if name == "probabilities" and not np.array_equal(outputs["label"], served.argmax(-1)):
         raise ServingCheckError(f"{export_dir}: served labels are not the argmax of the probabilities")
     return difference
