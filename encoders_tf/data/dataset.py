@@ -1,4 +1,4 @@
-"""Data splits as Python lists and NumPy labels, deterministic splitting, and tf.data pipelines."""
+"""Splits of (text, label) and the data sets made of them, and batches of them as tf.data."""
 
 from __future__ import annotations
 
@@ -12,27 +12,59 @@ from encoders_tf.data.errors import DataError
 SPLITS = ("train", "validation", "test")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Split:
-    """Texts and their integer class ids."""
+    """Texts and their class ids.
+
+    Args:
+        texts: the texts (stored as a tuple of str).
+        labels: their class ids (stored as int64 [N]).
+
+    Example:
+    >>> split = Split(["a fine film", "dull"], [1, 0])
+    >>> len(split), split.labels.dtype
+    (2, dtype('int64'))
+    """
 
     texts: tuple
     labels: np.ndarray
 
+    def __post_init__(self):
+        object.__setattr__(self, "texts", tuple(self.texts))
+        object.__setattr__(self, "labels", np.asarray(self.labels, dtype=np.int64).reshape(-1))
+        if len(self.texts) != len(self.labels):
+            raise DataError(f"a split needs one label per text; got {len(self.texts)} texts and "
+                            f"{len(self.labels)} labels")
+
     def __len__(self):
         return len(self.texts)
 
-    def take(self, indices) -> "Split":
-        return Split(tuple(self.texts[i] for i in indices), self.labels[np.asarray(indices, dtype=np.int64)])
+    def __repr__(self):  # the texts themselves would flood logs and test reports
+        return f"{type(self).__name__}({len(self)} examples)"
+
+    def take(self, indices) -> Split:
+        """The examples at `indices`, in that order."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return Split(tuple(self.texts[i] for i in indices), self.labels[indices])
 
 
-def make_split(texts, labels) -> Split:
-    return Split(tuple(texts), np.asarray(labels, dtype=np.int64))
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class LabelledFile(Split):
+    """A whole labelled file: a Split, its class names ("0", "1", ...) and the rows skipped as malformed."""
+
+    class_names: tuple = ()
+    skipped_rows: int = 0
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class TextDataset:
-    """A labelled text data set: train, validation and test splits and the class names."""
+    """A labelled text data set: train, validation and test splits and the class names (index = class id).
+
+    Example:
+    >>> data = load_dataset("tweets")
+    >>> data.num_classes, data.class_names[0], len(data.split("test")) > 0
+    (3, 'negative', True)
+    """
 
     name: str
     train: Split
@@ -46,32 +78,30 @@ class TextDataset:
         return len(self.class_names)
 
     def split(self, name: str) -> Split:
+        """The split called `name`: "train", "validation" or "test"."""
         if name not in SPLITS:
             raise DataError(f"unknown split {name!r}; accepted: {', '.join(SPLITS)}")
         return getattr(self, name)
 
 
-def shuffled(split: Split, seed: int) -> Split:
-    return split.take(np.random.default_rng(seed).permutation(len(split)))
-
-
-def carve(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
-    """(rest, carved): a deterministic random `fraction` of `split` carved out (at least one example)."""
-    order = np.random.default_rng(seed).permutation(len(split))
-    count = max(1, int(round(len(split) * fraction)))
-    if count >= len(split):
-        raise DataError(f"cannot carve {fraction:.0%} out of {len(split)} examples and keep some for training")
-    return split.take(order[count:]), split.take(order[:count])
-
-
 def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
-    """Batches of (text tf.string [B], label int64 [B]); the shuffle order is fixed by `seed`.
+    """Batches of (text tf.string [B], label int64 [B]), prefetched; the last batch may be smaller.
+
+    Args:
+        split: the examples.
+        batch_size: examples per batch.
+        shuffle: reshuffle every epoch, in an order fixed by `seed` (the same for a new dataset and seed).
+        seed: the shuffle seed.
 
     Example:
     >>> texts, labels = next(iter(to_tf_dataset(data.train, 32, shuffle=True)))
+    >>> texts.dtype, labels.shape
+    (tf.string, TensorShape([32]))
     """
-    dataset = tf.data.Dataset.from_tensor_slices(
-        (tf.constant(list(split.texts), dtype=tf.string), tf.constant(split.labels, dtype=tf.int64)))
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
+    texts = tf.constant(list(split.texts), dtype=tf.string, shape=[len(split)])
+    dataset = tf.data.Dataset.from_tensor_slices((texts, tf.constant(split.labels, dtype=tf.int64)))
     if shuffle:
-        dataset = dataset.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(max(1, len(split)), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -2,4 +2,4 @@
 
 
 class DataError(ValueError):
-    """Bad data input: the message says what was wrong, the value seen, and what is accepted."""
+    """Bad data input. The message is one line: what was wrong, the value seen, and what is accepted."""
