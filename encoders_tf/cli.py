@@ -134,7 +134,8 @@ def _load_exportable(path):
 
 
 def _convert(args):
-    from encoders_tf.checkpoints import CheckpointError, UnsupportedCheckpoint, load_hf_encoder, save_converted
+    from encoders_tf.checkpoints import (CheckpointError, UnsupportedCheckpoint, load_hf_encoder, read_hf_config,
+                                        save_converted)
     from encoders_tf.checkpoints.hf_tokenizer import tokenizer_from_hf
 
     overrides = {"normalize_pooled": True} if args.normalize else {}
@@ -142,7 +143,8 @@ def _convert(args):
         overrides["pooling"] = args.pooling
     try:
         encoder, config = load_hf_encoder(args.from_hf, **overrides)
-        tokenizer = tokenizer_from_hf(args.from_hf, args.max_length or min(config.max_length, 512))
+        model_type = read_hf_config(args.from_hf)["model_type"]
+        tokenizer = tokenizer_from_hf(args.from_hf, args.max_length or min(config.max_length, 512), model_type)
     except (CheckpointError, UnsupportedCheckpoint) as error:
         raise UsageError(str(error)) from None
     out = save_converted(tokenizer, encoder, config, args.out, source=args.from_hf)

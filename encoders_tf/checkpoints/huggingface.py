@@ -56,7 +56,8 @@ def from_hf(directory, max_length=None, **overrides):
 
     Args:
         directory: a local checkpoint directory: config.json, model.safetensors and the family's tokenizer
-            files (vocab.txt for WordPiece).
+            files (vocab.txt for WordPiece, vocab.json + merges.txt for byte-level BPE, spiece.model for
+            SentencePiece).
         max_length: the tokenizer's longest output (default: the model's, at most 512).
         **overrides: EncoderConfig fields to change (e.g. pooling="mean", normalize_pooled=True for
             sentence embeddings).
@@ -68,7 +69,8 @@ def from_hf(directory, max_length=None, **overrides):
     from encoders_tf.checkpoints.hf_tokenizer import tokenizer_from_hf
 
     encoder, config = load_hf_encoder(directory, **overrides)
-    tokenizer = tokenizer_from_hf(directory, max_length or min(config.max_length, 512))
+    model_type = read_hf_config(directory)["model_type"]
+    tokenizer = tokenizer_from_hf(directory, max_length or min(config.max_length, 512), model_type)
     return encoder, tokenizer
 
 

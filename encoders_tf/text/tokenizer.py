@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from encoders_tf.text.packing import check_max_length, pack
 from encoders_tf.text.vocabulary import load_vocabulary
 
 
@@ -38,9 +39,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         self.vocabulary = [str(token) for token in vocabulary]
         if len(set(self.vocabulary)) != len(self.vocabulary):
             raise ValueError("the vocabulary holds duplicate tokens; each token must appear once")
-        if not isinstance(max_length, int) or max_length < 2:
-            raise ValueError(f"max_length must be an integer of at least 2 (room for [CLS] and [SEP]), "
-                             f"got {max_length!r}")
+        check_max_length(max_length, 2)
         self.max_length = max_length
         self.lowercase = lowercase
         self.strip_accents = strip_accents
@@ -76,13 +75,9 @@ class WordPieceTokenizer(keras.layers.Layer):
             text = tf.squeeze(text, axis=-1)
         text = self._normalize(tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace"))
         # With its own pre-tokenization on, the tokenizer gives the pieces of each string: ragged [B, (pieces)].
-        pieces = self._wordpiece.tokenize(text)[:, : self.max_length - 2]
-        batch = tf.shape(pieces.row_lengths())[0]
-        ids = tf.concat([tf.fill([batch, 1], self.cls_id), pieces, tf.fill([batch, 1], self.sep_id)], axis=1)
-        length = self.max_length if self.pad_to_max_length else None
-        token_ids = ids.to_tensor(default_value=self.pad_id, shape=[None, length])  # [B, T]
-        padding_mask = tf.sequence_mask(ids.row_lengths(), tf.shape(token_ids)[1])
-        return {"token_ids": tf.cast(token_ids, tf.int32), "padding_mask": padding_mask}
+        pieces = self._wordpiece.tokenize(text)
+        return pack(pieces, self.max_length, self.sep_id, self.pad_id, start_id=self.cls_id,
+                    pad_to_max_length=self.pad_to_max_length)
 
     def _normalize(self, text):
         if self._fast_normalizer is not None:

@@ -1,0 +1,80 @@
+"""BytePairTokenizer: raw strings -> token_ids + padding_mask with a byte-level BPE (RoBERTa), in the graph."""
+
+import json
+import pathlib
+
+import keras
+import tensorflow as tf
+
+from encoders_tf.text.packing import check_max_length, pack
+
+
+def _read(value, name):
+    if isinstance(value, (str, pathlib.Path)) and pathlib.Path(value).is_file():
+        text = pathlib.Path(value).read_text(encoding="utf-8")
+        return json.loads(text) if name == "vocab.json" else [
+            line for line in text.split("\n") if line and not line.startswith("#version")]
+    if isinstance(value, (str, pathlib.Path)):
+        raise ValueError(f"{name} file {str(value)!r} does not exist")
+    return value
+
+
+@keras.saving.register_keras_serializable(package="encoders_tf")
+class BytePairTokenizer(keras.layers.Layer):
+    """Byte-level BPE as GPT-2 and RoBERTa define it, on keras-hub's in-graph implementation (TF and TF Text
+    ops only), packed as <s> pieces </s>, truncated to `max_length`, padded with <pad>.
+
+    Args:
+        vocabulary: a token -> id dict, or the path of a vocab.json file.
+        merges: a list of "a b" merge rules, or the path of a merges.txt file.
+        max_length: most ids per row, <s> and </s> included.
+        start_token, end_token, pad_token: the special tokens; each must be in the vocabulary.
+        pad_to_max_length: pad every batch to `max_length`.
+
+    Example:
+    >>> tokenizer = BytePairTokenizer("vocab.json", "merges.txt", max_length=64)
+    >>> tokenizer(tf.constant(["a sentence"]))["token_ids"]
+    """
+
+    def __init__(self, vocabulary, merges, max_length=128, start_token="<s>", end_token="</s>",
+                 pad_token="<pad>", pad_to_max_length=False, **kwargs):
+        import keras_hub
+
+        super().__init__(**kwargs)
+        self.vocabulary = {str(k): int(v) for k, v in _read(vocabulary, "vocab.json").items()}
+        self.merges = list(_read(merges, "merges.txt"))
+        check_max_length(max_length, 2)
+        self.max_length = max_length
+        self.start_token, self.end_token, self.pad_token = start_token, end_token, pad_token
+        self.pad_to_max_length = pad_to_max_length
+        for role, token in (("start_token", start_token), ("end_token", end_token), ("pad_token", pad_token)):
+            if token not in self.vocabulary:
+                raise ValueError(f"{role} {token!r} is not in the vocabulary of {len(self.vocabulary)} tokens")
+        self.start_id, self.end_id, self.pad_id = (self.vocabulary[t] for t in (start_token, end_token, pad_token))
+        self.vocabulary_size = len(self.vocabulary)
+        self._bpe = keras_hub.tokenizers.BytePairTokenizer(vocabulary=self.vocabulary, merges=self.merges,
+                                                           dtype="int32")
+        # Traced, keras-hub's tokenizer returns a RaggedTensor (called eagerly it would return Python lists).
+        self._pieces = tf.function(self._bpe.tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
+        self.built = True
+
+    def call(self, text):
+        """text: tf.string [B] (or [B, 1]) -> {"token_ids": int32 [B, T], "padding_mask": bool [B, T]}."""
+        text = tf.convert_to_tensor(text, dtype=tf.string)
+        if text.shape.rank == 2:
+            text = tf.squeeze(text, axis=-1)
+        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+        return pack(self._pieces(text), self.max_length, self.end_id, self.pad_id, start_id=self.start_id,
+                    pad_to_max_length=self.pad_to_max_length)
+
+    def compute_output_spec(self, text):
+        length = self.max_length if self.pad_to_max_length else None
+        return {"token_ids": keras.KerasTensor((text.shape[0], length), dtype="int32"),
+                "padding_mask": keras.KerasTensor((text.shape[0], length), dtype="bool")}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocabulary=self.vocabulary, merges=self.merges, max_length=self.max_length,
+                      start_token=self.start_token, end_token=self.end_token, pad_token=self.pad_token,
+                      pad_to_max_length=self.pad_to_max_length)
+        return config
