@@ -179,3 +179,29 @@ def test_convert_reports_a_bad_checkpoint_in_one_line(tmp_path, capsys):
     assert main(["convert", "--from-hf", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.strip() == f"encoders-tf: error: {tmp_path}: no config.json (expected a " \
                                                f"Hugging Face checkpoint directory)"
+
+
+PUBLISHED_BASE_SHAPES = {  # our preset -> the Hugging Face config of the published base (or small) model
+    "bert-base": lambda T: T.BertConfig(),
+    "roberta-base": lambda T: T.RobertaConfig(max_position_embeddings=514, type_vocab_size=1),
+    "albert-base": lambda T: T.AlbertConfig(hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+    "distilbert-base": lambda T: T.DistilBertConfig(),
+    "t5-small": lambda T: T.T5Config(),
+    "t5-base": lambda T: T.T5Config(d_model=768, d_ff=3072, num_layers=12, num_heads=12),
+}
+
+
+@pytest.mark.parametrize("preset", PUBLISHED_BASE_SHAPES)
+def test_presets_have_the_published_parameter_counts(preset):
+    from encoders_tf.config import PRESETS
+    from encoders_tf.encoders import build_encoder
+
+    config = PUBLISHED_BASE_SHAPES[preset](transformers)
+    with torch.device("meta"):  # shapes only, no memory
+        model = transformers.T5EncoderModel(config) if preset.startswith("t5") else \
+            transformers.AutoModel.from_config(config)
+    expected = sum(p.numel() for name, p in model.named_parameters() if "pooler" not in name)
+    encoder = build_encoder(PRESETS[preset])
+    ids = np.zeros((1, 2), "int32")
+    encoder({"token_ids": ids, "padding_mask": ids == 0})
+    assert encoder.count_params() == expected
