@@ -88,6 +88,11 @@ def build_parser():
                         help="a run directory of `encoders-tf train`, or the --out of `encoders-tf convert`")
     export.add_argument("--name", help="model name under the base path (default: the run directory's name)")
     export.add_argument("--base", default="saved_models", help="model base path root (default: saved_models)")
+    export.add_argument("--keep", type=_positive_int, help="keep only the newest N versions of this model")
+
+    check = commands.add_parser("check-serving", help="load a SavedModel the way TF Serving does; exit 0 "
+                                                      "only when it would serve")
+    check.add_argument("path", help="a version directory (saved_models/NAME/3) or a model directory (latest)")
 
     demo = commands.add_parser("demo", help="train the LSTM and a small Transformer, compare, export both")
     demo.add_argument("--dataset", default="tweets")
@@ -122,15 +127,17 @@ def _load_run(path):
 
 
 def _load_exportable(path):
-    """The Keras model of a training run or of a converted checkpoint."""
+    """(Keras model, class names or None, config dict) of a training run or of a converted checkpoint."""
     import pathlib
 
     from encoders_tf.checkpoints import ENCODER_FILE, build_text_encoder, load_converted
 
     if (pathlib.Path(path) / ENCODER_FILE).is_file():
-        tokenizer, encoder, _ = load_converted(path)
-        return build_text_encoder(tokenizer, encoder)
-    return _load_run(path)[0]
+        tokenizer, encoder, config = load_converted(path)
+        return build_text_encoder(tokenizer, encoder), None, {"encoder_config": config.to_dict()}
+    model, run = _load_run(path)
+    config = {key: run[key] for key in ("encoder_config", "options", "dataset", "class_names", "test_metrics")}
+    return model, run["class_names"], config
 
 
 def _convert(args):
@@ -179,18 +186,34 @@ def _evaluate(args):
 def _export(args):
     import pathlib
 
-    from encoders_tf.export import check_export, check_model_name, export_for_serving
+    from encoders_tf.export import check_export, check_model_name, check_servable, export_for_serving
 
     name = args.name or pathlib.Path(args.model).resolve().name
     try:
         check_model_name(name)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    model = _load_exportable(args.model)
-    path = export_for_serving(model, name, args.base)
+    model, class_names, config = _load_exportable(args.model)
+    path = export_for_serving(model, name, args.base, class_names=class_names, config=config, keep=args.keep)
+    report = check_servable(path)
     difference = check_export(model, path)
     print(json.dumps({"name": name, "path": str(path), "serving_check": "ok",
+                      "warmup_requests": report["warmup_requests"], "text_ops": report["text_ops"],
                       "max_abs_difference_vs_keras": difference}, indent=2))
+
+
+def _check_serving(args):
+    import pathlib
+
+    from encoders_tf.export import check_servable, versions
+
+    path = pathlib.Path(args.path)
+    if not (path / "saved_model.pb").is_file():
+        if not versions(path):
+            raise UsageError(f"{path} is neither a SavedModel version directory (with saved_model.pb) nor a "
+                             f"model directory holding integer versions")
+        path = path / str(versions(path)[-1])
+    print(json.dumps({"servable": True, **check_servable(path)}, indent=2))
 
 
 def _demo(args):
@@ -200,11 +223,13 @@ def _demo(args):
              max_examples=args.max_examples)
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "convert": _convert, "export": _export, "demo": _demo}
+COMMANDS = {"train": _train, "evaluate": _evaluate, "convert": _convert, "export": _export,
+            "check-serving": _check_serving, "demo": _demo}
 
 
 def main(argv=None):
     from encoders_tf.data import DataError
+    from encoders_tf.export import ServingCheckError
 
     try:
         args = build_parser().parse_args(argv)
@@ -212,6 +237,9 @@ def main(argv=None):
     except (UsageError, DataError) as error:
         print(f"encoders-tf: error: {error}", file=sys.stderr)
         return 2
+    except ServingCheckError as error:
+        print(f"encoders-tf: not servable: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -3,7 +3,7 @@
 import json
 import pathlib
 
-from encoders_tf.export import check_export, export_for_serving
+from encoders_tf.export import check_export, check_servable, export_for_serving
 from encoders_tf.trainer import TrainOptions, load_run, train_classifier
 
 DEMO_MODELS = ("lstm", "transformer")
@@ -46,7 +46,9 @@ def run_demo(dataset="tweets", data_dir=None, epochs=3, out="runs/demo", base="s
         run = train_classifier(options, verbose=2)
         model, _ = load_run(options.run_dir())
         export_name = f"{pathlib.Path(dataset).stem}-{model_name}"
-        path = export_for_serving(model, export_name, base)
+        path = export_for_serving(model, export_name, base, class_names=run["class_names"],
+                                  config={"encoder_config": run["encoder_config"], "options": run["options"]})
+        check_servable(path)
         check_export(model, path)
         rows.append({"model": model_name, **run["test_metrics"], "parameters": run["parameters"],
                      "train_seconds": run["train_seconds"], "ms_per_example": run["ms_per_example"],

@@ -34,6 +34,23 @@ class ServingCheckError(RuntimeError):
     """The SavedModel does not load or run the way TF Serving loads and runs it."""
 
 
+def _run_session_script(export_dir, requests, timeout):
+    payload = {"requests": [
+        {"signature": signature,
+         "texts": [base64.b64encode(t if isinstance(t, bytes) else t.encode("utf-8")).decode("ascii") for t in texts]}
+        for signature, texts in requests]}
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, str(SESSION_SCRIPT), str(export_dir)], input=json.dumps(payload),
+                            capture_output=True, text=True, timeout=timeout, env=env)
+    if result.returncode != 0:
+        raise ServingCheckError(f"{export_dir}: the TF Serving loading path failed:\n{result.stderr[-3000:]}")
+    report = json.loads(result.stdout)
+    problems = sorted(PYTHON_OPS.intersection(report["ops"])) + report["unknown_ops"]
+    if problems:
+        raise ServingCheckError(f"{export_dir}: the graph holds ops TF Serving cannot run: {problems}")
+    return report
+
+
 def run_like_tf_serving(export_dir, texts, signature="serving_default", timeout=300):
     """Runs `signature` on `texts` in a new process that imports only tensorflow and tensorflow_text.
 
@@ -44,23 +61,39 @@ def run_like_tf_serving(export_dir, texts, signature="serving_default", timeout=
         timeout: seconds before the process is stopped.
 
     Returns:
-        (outputs: dict name -> numpy array, report: {"ops": op types in the graph, "modules": top-level
-        Python modules the process loaded}).
+        (outputs: dict name -> numpy array, report: {"ops", "text_ops", "unknown_ops", "modules"}).
+
+    Raises:
+        ServingCheckError when loading or running fails, or the graph holds an op TF Serving lacks.
     """
-    payload = [base64.b64encode(t if isinstance(t, bytes) else t.encode("utf-8")).decode("ascii")
-               for t in texts]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, str(SESSION_SCRIPT), str(export_dir), signature],
-        input=json.dumps(payload), capture_output=True, text=True, timeout=timeout, env=env)
-    if result.returncode != 0:
-        raise ServingCheckError(f"{export_dir}: the TF Serving loading path failed:\n{result.stderr[-3000:]}")
-    report = json.loads(result.stdout)
-    python_ops = PYTHON_OPS.intersection(report["ops"])
-    if python_ops:
-        raise ServingCheckError(f"{export_dir}: the graph holds ops TF Serving cannot run: {sorted(python_ops)}")
-    outputs = {key: np.asarray(value) for key, value in report.pop("outputs").items()}
-    return outputs, report
+    report = _run_session_script(export_dir, [(signature, list(texts))], timeout)
+    (outputs,) = report.pop("results")
+    return {key: np.asarray(value) for key, value in outputs.items()}, report
+
+
+def check_servable(export_dir, timeout=300):
+    """Loads a version as TF Serving does, replays its warmup requests, and checks every op is servable.
+
+    Returns:
+        A report: {"path", "warmup_requests", "ops", "text_ops", "unknown_ops": []}.
+
+    Raises:
+        ServingCheckError saying what would keep TF Serving from serving it.
+    """
+    from encoders_tf.export.warmup import read_warmup_requests
+
+    requests = read_warmup_requests(export_dir)
+    if not requests:
+        raise ServingCheckError(f"{export_dir}: no warmup requests in assets.extra/tf_serving_warmup_requests")
+    report = _run_session_script(export_dir, requests, timeout)
+    results = report.pop("results")
+    for (signature, texts), outputs in zip(requests, results):
+        for name, value in outputs.items():
+            if len(value) != len(texts):
+                raise ServingCheckError(f"{export_dir}: warmup request to {signature!r} gave {len(value)} "
+                                        f"{name} for {len(texts)} texts")
+    report.pop("modules")
+    return {"path": str(export_dir), "warmup_requests": len(requests), **report}
 
 
 def check_export(model, export_dir, texts=PROBE_TEXTS, tolerance=1e-5):

@@ -6,11 +6,15 @@ name in a session. `tf.saved_model.load` passes models that this path cannot run
 
 Run as a script (never import encoders_tf or keras here):
 
-    python tf_serving_session.py EXPORT_DIR [SIGNATURE] < texts.json
+    python tf_serving_session.py EXPORT_DIR < requests.json
 
-stdin: a JSON list of base64-encoded byte strings. stdout: one JSON object
-{"outputs": {name: nested lists}, "ops": [every op type in the graph and its functions],
- "modules": [top-level Python modules loaded, to show that nothing but TensorFlow and TF Text was needed]}.
+stdin: {"requests": [{"signature": NAME, "texts": [base64 of each text's bytes, ...]}, ...]}.
+stdout: one JSON object:
+  "results": [{name: nested lists} per request],
+  "ops": every op type in the graph and its functions,
+  "text_ops": those that come from TF Text's op library (TF Serving links it),
+  "unknown_ops": those neither core TensorFlow nor TF Text (TF Serving could not run them),
+  "modules": top-level Python modules loaded, to show that nothing but TensorFlow and TF Text was needed.
 """
 
 import base64
@@ -19,8 +23,8 @@ import os
 import sys
 
 import tensorflow as tf
-import tensorflow_text  # noqa: F401  registers TF Text's ops, as TF Serving links its op library
 from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow.python.framework import op_def_registry
 
 SERVE_TAG = "serve"
 INIT_OP_KEY = "__saved_model_init_op"
@@ -43,12 +47,21 @@ def _op_types(graph_def):
     return sorted(ops)
 
 
-def run(export_dir, texts, signature="serving_default"):
-    """Returns (outputs dict of numpy arrays, sorted op types) for `texts` (a list of bytes)."""
+def classify_ops(ops):
+    """(ops not in core TensorFlow, ops in neither core TensorFlow nor TF Text). Imports TF Text."""
+    not_core = [op for op in ops if op_def_registry.get(op) is None]
+    import tensorflow_text  # noqa: F401  registers TF Text's ops, as TF Serving links its op library
+
+    return not_core, [op for op in not_core if op_def_registry.get(op) is None]
+
+
+def run(export_dir, requests):
+    """Returns ([outputs dict of numpy arrays per request], ops) for requests [(signature, [bytes, ...])]."""
     meta_graph = _serving_meta_graph(export_dir)
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.import_graph_def(meta_graph.graph_def, name="")
+    results = []
     with tf.compat.v1.Session(graph=graph) as session:
         saver = meta_graph.saver_def
         variables_path = os.path.join(export_dir, "variables", "variables")
@@ -60,21 +73,29 @@ def run(export_dir, texts, signature="serving_default"):
         if INIT_OP_KEY in meta_graph.signature_def:
             init = meta_graph.signature_def[INIT_OP_KEY].outputs[INIT_OP_KEY].name
             session.run(init, asset_feeds)
-        signature_def = meta_graph.signature_def[signature]
-        (text_input,) = signature_def.inputs.values()
-        fetches = {key: info.name for key, info in signature_def.outputs.items()}
-        outputs = session.run(fetches, {text_input.name: texts})
-    return outputs, _op_types(meta_graph.graph_def)
+        for signature, texts in requests:
+            signature_def = meta_graph.signature_def[signature]
+            (text_input,) = signature_def.inputs.values()
+            fetches = {key: info.name for key, info in signature_def.outputs.items()}
+            results.append(session.run(fetches, {text_input.name: texts}))
+    return results
+
+
+def _jsonable(value):
+    if value.dtype.kind in "SO":  # strings come back as bytes
+        return [item.decode("utf-8", "replace") if isinstance(item, bytes) else item for item in value.tolist()]
+    return value.tolist()
 
 
 def main(argv):
     export_dir = argv[1]
-    signature = argv[2] if len(argv) > 2 else "serving_default"
-    texts = [base64.b64decode(item) for item in json.load(sys.stdin)]
-    outputs, ops = run(export_dir, texts, signature)
+    ops = _op_types(_serving_meta_graph(export_dir).graph_def)
+    text_ops, unknown_ops = classify_ops(ops)
+    requests = [(r["signature"], [base64.b64decode(t) for t in r["texts"]]) for r in json.load(sys.stdin)["requests"]]
+    results = run(export_dir, requests)
     modules = sorted({name.split(".")[0] for name in sys.modules})
-    json.dump({"outputs": {key: value.tolist() for key, value in outputs.items()}, "ops": ops,
-               "modules": modules}, sys.stdout)
+    json.dump({"results": [{k: _jsonable(v) for k, v in r.items()} for r in results], "ops": ops,
+               "text_ops": text_ops, "unknown_ops": unknown_ops, "modules": modules}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,16 @@ def versions(model_dir):
     return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
 
 
+def prune_versions(model_dir, keep):
+    """Deletes all but the newest `keep` versions of a model directory; returns the versions deleted."""
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep!r}")
+    old = versions(model_dir)[:-keep]
+    for version in old:
+        shutil.rmtree(pathlib.Path(model_dir) / str(version))
+    return old
+
+
 def write_next_version(base, name, write):
     """Calls `write(directory)` on a temporary directory beside the versions, then renames it into place.
 
@@ -40,7 +50,7 @@ def write_next_version(base, name, write):
     """
     model_dir = pathlib.Path(base) / check_model_name(name)
     model_dir.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))  # not a version: no digits
     try:
         write(staging / "model")
         while True:
