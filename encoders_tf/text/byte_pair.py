@@ -6,7 +6,7 @@ import pathlib
 import keras
 import tensorflow as tf
 
-from encoders_tf.text.packing import check_max_length, pack
+from encoders_tf.text.packing import PackedTokenizer, check_max_length
 
 
 def _read(value, name):
@@ -20,7 +20,7 @@ def _read(value, name):
 
 
 @keras.saving.register_keras_serializable(package="encoders_tf")
-class BytePairTokenizer(keras.layers.Layer):
+class BytePairTokenizer(PackedTokenizer):
     """Byte-level BPE as GPT-2 and RoBERTa define it, on keras-hub's in-graph implementation (TF and TF Text
     ops only), packed as <s> pieces </s>, truncated to `max_length`, padded with <pad>.
 
@@ -55,22 +55,11 @@ class BytePairTokenizer(keras.layers.Layer):
         self._bpe = keras_hub.tokenizers.BytePairTokenizer(vocabulary=self.vocabulary, merges=self.merges,
                                                            dtype="int32")
         # Traced, keras-hub's tokenizer returns a RaggedTensor (called eagerly it would return Python lists).
-        self._pieces = tf.function(self._bpe.tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
+        self._tokenize = tf.function(self._bpe.tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
         self.built = True
 
-    def call(self, text):
-        """text: tf.string [B] (or [B, 1]) -> {"token_ids": int32 [B, T], "padding_mask": bool [B, T]}."""
-        text = tf.convert_to_tensor(text, dtype=tf.string)
-        if text.shape.rank == 2:
-            text = tf.squeeze(text, axis=-1)
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-        return pack(self._pieces(text), self.max_length, self.end_id, self.pad_id, start_id=self.start_id,
-                    pad_to_max_length=self.pad_to_max_length)
-
-    def compute_output_spec(self, text):
-        length = self.max_length if self.pad_to_max_length else None
-        return {"token_ids": keras.KerasTensor((text.shape[0], length), dtype="int32"),
-                "padding_mask": keras.KerasTensor((text.shape[0], length), dtype="bool")}
+    def pieces(self, text):
+        return self._tokenize(text)
 
     def get_config(self):
         config = super().get_config()

@@ -1,5 +1,7 @@
-"""Packing token pieces into model inputs: specials around each row, truncation, padding, the mask."""
+"""Packing token pieces into model inputs (specials around each row, truncation, padding, the mask), and the
+base layer every in-graph tokenizer shares."""
 
+import keras
 import tensorflow as tf
 
 
@@ -34,3 +36,25 @@ def check_max_length(max_length, specials):
     if not isinstance(max_length, int) or max_length < specials:
         raise ValueError(f"max_length must be an integer of at least {specials} (room for the special tokens), "
                          f"got {max_length!r}")
+
+
+class PackedTokenizer(keras.layers.Layer):
+    """Base of the in-graph tokenizers: text -> `pieces` (each subclass) -> packed ids and mask.
+
+    Input tf.string [B] (or [B, 1]); invalid UTF-8 is replaced, never raised. Subclasses set `max_length`,
+    `pad_to_max_length`, `start_id` (or None), `end_id`, `pad_id`, and define `pieces(text)` -> ragged [B, (n)].
+    """
+
+    def call(self, text):
+        """text: tf.string [B] (or [B, 1]) -> {"token_ids": int32 [B, T], "padding_mask": bool [B, T]}."""
+        text = tf.convert_to_tensor(text, dtype=tf.string)
+        if text.shape.rank == 2:
+            text = tf.squeeze(text, axis=-1)
+        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+        return pack(self.pieces(text), self.max_length, self.end_id, self.pad_id, start_id=self.start_id,
+                    pad_to_max_length=self.pad_to_max_length)
+
+    def compute_output_spec(self, text):
+        length = self.max_length if self.pad_to_max_length else None
+        return {"token_ids": keras.KerasTensor((text.shape[0], length), dtype="int32"),
+                "padding_mask": keras.KerasTensor((text.shape[0], length), dtype="bool")}

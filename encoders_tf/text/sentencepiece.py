@@ -7,11 +7,11 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from encoders_tf.text.packing import check_max_length, pack
+from encoders_tf.text.packing import PackedTokenizer, check_max_length
 
 
 @keras.saving.register_keras_serializable(package="encoders_tf")
-class SentencePieceTokenizer(keras.layers.Layer):
+class SentencePieceTokenizer(PackedTokenizer):
     """Tokenizes text with a SentencePiece model (T5, ALBERT) through TF Text's SentencepieceOp.
 
     Invalid UTF-8 is replaced, never raised. Optional ALBERT-style preprocessing before the model's own
@@ -63,26 +63,14 @@ class SentencePieceTokenizer(keras.layers.Layer):
         self.start_id, self.end_id, self.pad_id = ids.get("start_token"), ids["end_token"], ids["pad_token"]
         self.built = True
 
-    def call(self, text):
-        """text: tf.string [B] (or [B, 1]) -> {"token_ids": int32 [B, T], "padding_mask": bool [B, T]}."""
-        text = tf.convert_to_tensor(text, dtype=tf.string)
-        if text.shape.rank == 2:
-            text = tf.squeeze(text, axis=-1)
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+    def pieces(self, text):
         if self.lowercase or self.strip_accents:
             text = tf.strings.regex_replace(text, "``|''", '"')
         if self.strip_accents:
             text = tf.strings.regex_replace(tf_text.normalize_utf8(text, "NFKD"), r"\p{Mn}", "")
         if self.lowercase:
             text = tf_text.case_fold_utf8(text)
-        pieces = self._sentencepiece.tokenize(text)
-        return pack(pieces, self.max_length, self.end_id, self.pad_id, start_id=self.start_id,
-                    pad_to_max_length=self.pad_to_max_length)
-
-    def compute_output_spec(self, text):
-        length = self.max_length if self.pad_to_max_length else None
-        return {"token_ids": keras.KerasTensor((text.shape[0], length), dtype="int32"),
-                "padding_mask": keras.KerasTensor((text.shape[0], length), dtype="bool")}
+        return self._sentencepiece.tokenize(text)
 
     def get_config(self):
         config = super().get_config()

@@ -4,12 +4,12 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from encoders_tf.text.packing import check_max_length, pack
+from encoders_tf.text.packing import PackedTokenizer, check_max_length
 from encoders_tf.text.vocabulary import load_vocabulary
 
 
 @keras.saving.register_keras_serializable(package="encoders_tf")
-class WordPieceTokenizer(keras.layers.Layer):
+class WordPieceTokenizer(PackedTokenizer):
     """Tokenizes text in the graph, so a model that holds it (and its SavedModel) takes raw strings.
 
     Invalid UTF-8 is replaced (never raised); text is lower-cased and accent-stripped as configured, split on
@@ -53,6 +53,7 @@ class WordPieceTokenizer(keras.layers.Layer):
                 raise ValueError(f"{role} {token!r} is not in the vocabulary of {len(self.vocabulary)} tokens")
         self.unk_id, self.cls_id, self.sep_id, self.pad_id = (
             index[unknown_token], index[cls_token], index[sep_token], index[pad_token])
+        self.start_id, self.end_id = self.cls_id, self.sep_id
         self._fast_normalizer = None
         if lowercase and strip_accents:  # the fast path: both in one op
             self._fast_normalizer = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=True)
@@ -68,16 +69,9 @@ class WordPieceTokenizer(keras.layers.Layer):
     def get_vocabulary(self):
         return list(self.vocabulary)
 
-    def call(self, text):
-        """text: tf.string [B] (or [B, 1]) -> {"token_ids": int32 [B, T], "padding_mask": bool [B, T]}."""
-        text = tf.convert_to_tensor(text, dtype=tf.string)
-        if text.shape.rank == 2:
-            text = tf.squeeze(text, axis=-1)
-        text = self._normalize(tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace"))
+    def pieces(self, text):
         # With its own pre-tokenization on, the tokenizer gives the pieces of each string: ragged [B, (pieces)].
-        pieces = self._wordpiece.tokenize(text)
-        return pack(pieces, self.max_length, self.sep_id, self.pad_id, start_id=self.cls_id,
-                    pad_to_max_length=self.pad_to_max_length)
+        return self._wordpiece.tokenize(self._normalize(text))
 
     def _normalize(self, text):
         if self._fast_normalizer is not None:
@@ -87,12 +81,6 @@ class WordPieceTokenizer(keras.layers.Layer):
         if self.strip_accents:  # NFD, then drop the combining marks
             return tf.strings.regex_replace(tf_text.normalize_utf8(text, "NFD"), r"\p{Mn}", "")
         return text
-
-    def compute_output_spec(self, text):
-        length = self.max_length if self.pad_to_max_length else None
-        batch = text.shape[0]
-        return {"token_ids": keras.KerasTensor((batch, length), dtype="int32"),
-                "padding_mask": keras.KerasTensor((batch, length), dtype="bool")}
 
     def get_config(self):
         config = super().get_config()
