@@ -66,6 +66,9 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
     train.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
+    train.add_argument("--strategy", default="auto", help="tf.distribute strategy: auto (default), default, "
+                       "one_device, mirrored, multi_worker ($TF_CONFIG), tpu")
+    train.add_argument("--devices", help="comma-separated devices for --strategy mirrored (default: all)")
     train.add_argument("--init", help="fine-tune a converted checkpoint (the --out of `encoders-tf convert`) "
                                       "instead of training --model from scratch")
 
@@ -112,7 +115,8 @@ def _train(args):
         text_column=args.text_column, label_column=args.label_column, skip_bad_rows=args.skip_bad_rows,
         epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
         learning_rate=args.learning_rate, vocabulary_size=args.vocabulary_size, seed=args.seed,
-        max_examples=args.max_examples, out=args.out, init=args.init)
+        max_examples=args.max_examples, out=args.out, init=args.init, strategy=args.strategy,
+        devices=tuple(args.devices.split(",")) if args.devices else None)
     run = train_classifier(options)
     print(json.dumps({"run_dir": str(options.run_dir()), **run["test_metrics"]}, indent=2))
 
@@ -229,12 +233,13 @@ COMMANDS = {"train": _train, "evaluate": _evaluate, "convert": _convert, "export
 
 def main(argv=None):
     from encoders_tf.data import DataError
+    from encoders_tf.distribute import DistributeError
     from encoders_tf.export import ServingCheckError
 
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
-    except (UsageError, DataError) as error:
+    except (UsageError, DataError, DistributeError) as error:
         print(f"encoders-tf: error: {error}", file=sys.stderr)
         return 2
     except ServingCheckError as error:

@@ -14,9 +14,11 @@ import tensorflow as tf
 from encoders_tf.checkpoints.converted import load_converted
 from encoders_tf.config import EncoderConfig
 from encoders_tf.data import load_dataset, to_tf_dataset
+from encoders_tf.distribute import per_replica_batch, strategy_from_flag
 from encoders_tf.encoders import build_encoder
 from encoders_tf.metrics import classification_metrics
-from encoders_tf.tasks import build_classifier, class_probabilities, compile_classifier
+from encoders_tf.tasks import (build_classifier, class_probabilities, compile_classifier, token_ids_model,
+                               tokenize_dataset)
 from encoders_tf.text import WordPieceTokenizer, save_vocabulary, train_wordpiece_vocabulary
 
 MODEL_FILE = "model.keras"
@@ -46,6 +48,8 @@ class TrainOptions:
     max_examples: int | None = None
     out: str | None = None
     init: str | None = None  # a converted checkpoint directory to fine-tune instead of training from scratch
+    strategy: str = "auto"
+    devices: tuple | None = None
 
     def run_dir(self) -> pathlib.Path:
         model = pathlib.Path(self.init).name if self.init else self.model
@@ -73,26 +77,35 @@ def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict
     data = load_dataset(options.dataset, data_dir=options.data_dir, text_column=options.text_column,
                         label_column=options.label_column, seed=options.seed,
                         skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
-    if options.init:  # fine-tune a converted pretrained checkpoint: its tokenizer and encoder as they are
-        tokenizer, encoder, config = load_converted(options.init)
-        vocabulary = tokenizer.get_vocabulary()
-        default_learning_rate = DEFAULT_LEARNING_RATES["pretrained"]
-    else:
-        config = EncoderConfig.preset(options.model, max_length=options.max_length)
+    strategy = strategy_from_flag(options.strategy, devices=options.devices)
+    per_replica = per_replica_batch(options.batch_size, strategy)
+    if verbose:
+        print(f"strategy {type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s), global batch "
+              f"{options.batch_size}, {per_replica} per replica", flush=True)
+    if not options.init:
         vocabulary = train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
-        config = config.replace(vocabulary_size=len(vocabulary))
-        tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
-        encoder = build_encoder(config, name="encoder")
-        default_learning_rate = DEFAULT_LEARNING_RATES[config.architecture]
-    model = build_classifier(tokenizer, encoder, data.num_classes)
-    learning_rate = options.learning_rate or default_learning_rate
-    compile_classifier(model, learning_rate)
+    with strategy.scope():
+        if options.init:  # fine-tune a converted pretrained checkpoint: its tokenizer and encoder as they are
+            tokenizer, encoder, config = load_converted(options.init)
+            vocabulary = tokenizer.get_vocabulary()
+            default_learning_rate = DEFAULT_LEARNING_RATES["pretrained"]
+        else:
+            config = EncoderConfig.preset(options.model, max_length=options.max_length,
+                                          vocabulary_size=len(vocabulary))
+            tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
+            encoder = build_encoder(config, name="encoder")
+            default_learning_rate = DEFAULT_LEARNING_RATES[config.architecture]
+        model = build_classifier(tokenizer, encoder, data.num_classes)
+        learning_rate = options.learning_rate or default_learning_rate
+        # fit runs on token ids; the tokenizer works in the tf.data pipeline (see token_ids_model).
+        trainable = compile_classifier(token_ids_model(model), learning_rate)
 
-    train = to_tf_dataset(data.train, options.batch_size, shuffle=True, seed=options.seed)
-    validation = to_tf_dataset(data.validation, options.batch_size)
+    train = tokenize_dataset(to_tf_dataset(data.train, options.batch_size, shuffle=True, seed=options.seed), tokenizer)
+    validation = tokenize_dataset(to_tf_dataset(data.validation, options.batch_size), tokenizer)
     started = time.perf_counter()
     # The tf.data pipeline shuffles (seeded); fit itself must not try to.
-    history = model.fit(train, validation_data=validation, epochs=options.epochs, verbose=verbose, shuffle=False)
+    history = trainable.fit(train, validation_data=validation, epochs=options.epochs, verbose=verbose,
+                            shuffle=False)
     train_seconds = time.perf_counter() - started
 
     metrics, ms_per_example = evaluate_split(model, data.test, options.batch_size)

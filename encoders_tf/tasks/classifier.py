@@ -1,6 +1,7 @@
 """Text classifier: raw strings -> tokenizer -> encoder -> pooled output -> class probabilities."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -39,6 +40,38 @@ def build_classifier(tokenizer, encoder, num_classes, dropout=0.1, name="classif
     else:
         head = keras.layers.Dense(num_classes, activation="softmax", name="head", dtype="float32")
     return keras.Model(text, head(pooled), name=name)
+
+
+def token_ids_model(model):
+    """The classifier without its tokenizer: encoder inputs dict -> class outputs, sharing every layer.
+
+    Training this model trains `model`. It is what `fit` runs on: strings stay in the tf.data pipeline
+    (tokenized there, in parallel), so the training step is numeric only, which replicas under
+    tf.distribute, XLA (`jit_compile`) and TPUs need.
+
+    Example:
+    >>> token_ids_model(model).fit(tokenize_dataset(batches_of_text_and_label, model.get_layer("tokenizer")))
+    """
+    encoder = model.get_layer("encoder")
+    inputs = {"token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+              "padding_mask": keras.Input(shape=(None,), dtype="int32", name="padding_mask")}
+    pooled = encoder(inputs)["pooled_output"]
+    outputs = model.get_layer("head")(model.get_layer("head_dropout")(pooled))
+    return keras.Model(inputs, outputs, name=f"{model.name}_from_token_ids")
+
+
+def tokenize_dataset(dataset, tokenizer):
+    """Maps batches of (text, label) to (encoder inputs, label), in parallel, for `token_ids_model`.
+
+    The padding mask becomes int32: Keras builds a distributed model from a mean over replicas of the first
+    batch, which bool tensors cannot take.
+    """
+    def tokenize(text, label):
+        features = tokenizer(text)
+        return {"token_ids": features["token_ids"],
+                "padding_mask": tf.cast(features["padding_mask"], tf.int32)}, label
+
+    return dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def num_classes_of(model):

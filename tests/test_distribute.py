@@ -1,0 +1,50 @@
+"""Strategies from the --strategy flag, and clear errors for what cannot be set up."""
+
+import json
+
+import pytest
+import tensorflow as tf
+
+from encoders_tf.cli import main
+from encoders_tf.distribute import DistributeError, per_replica_batch, read_tf_config, strategy_from_flag
+
+
+def test_auto_on_a_cpu_machine_is_one_device():
+    strategy = strategy_from_flag("auto")
+    assert isinstance(strategy, tf.distribute.OneDeviceStrategy) and strategy.num_replicas_in_sync == 1
+    assert per_replica_batch(64, strategy) == 64
+
+
+def test_unknown_strategy_names_the_accepted_ones(capsys):
+    with pytest.raises(DistributeError, match=r"unknown strategy 'horovod'; accepted: auto, default, one_device"):
+        strategy_from_flag("horovod")
+    assert main(["train", "--strategy", "horovod"]) == 2
+    assert "horovod" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tf_config, message", [
+    (None, r"multi_worker needs \$TF_CONFIG"),
+    ("{not json", r"TF_CONFIG is not valid JSON"),
+    (json.dumps({"cluster": {}}), r"no cluster.worker list"),
+    (json.dumps({"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 2}}),
+     r"task.index 2 is out of range for 2 workers \(accepted: 0..1\)"),
+])
+def test_malformed_tf_config(tf_config, message):
+    environ = {} if tf_config is None else {"TF_CONFIG": tf_config}
+    with pytest.raises(DistributeError, match=message):
+        read_tf_config(environ)
+
+
+def test_tpu_where_there_is_none_fails_at_once(monkeypatch):
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    with pytest.raises(DistributeError, match=r"no TPU here"):
+        strategy_from_flag("tpu")
+
+
+def test_global_batch_must_divide_over_replicas():
+    class TwoReplicas:
+        num_replicas_in_sync = 2
+
+    assert per_replica_batch(64, TwoReplicas()) == 32
+    with pytest.raises(DistributeError, match=r"global batch 63 does not divide over 2 replicas"):
+        per_replica_batch(63, TwoReplicas())
