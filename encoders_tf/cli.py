@@ -97,6 +97,13 @@ def build_parser():
                                                       "only when it would serve")
     check.add_argument("path", help="a version directory (saved_models/NAME/3) or a model directory (latest)")
 
+    serve = commands.add_parser("serve", help="serve the models in BASE/models.config over TF Serving's REST API")
+    serve.add_argument("--base", default="saved_models", help="model base path root (default: saved_models)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_positive_int, default=8501, help="REST port (default: 8501)")
+    serve.add_argument("--engine", choices=["embedded", "tfserving"], default="embedded",
+                       help="embedded: this package's server (default); tfserving: run tensorflow_model_server")
+
     demo = commands.add_parser("demo", help="train the LSTM and a small Transformer, compare, export both")
     demo.add_argument("--dataset", default="tweets")
     demo.add_argument("--data-dir")
@@ -220,6 +227,28 @@ def _check_serving(args):
     print(json.dumps({"servable": True, **check_servable(path)}, indent=2))
 
 
+def _serve(args):
+    import os
+    import pathlib
+    import shutil
+
+    from encoders_tf.export import MODELS_CONFIG
+
+    config = pathlib.Path(args.base).resolve() / MODELS_CONFIG
+    if args.engine == "embedded":
+        from encoders_tf.serving import main_serve
+
+        return main_serve(args.base, args.host, args.port)
+    binary = shutil.which("tensorflow_model_server")
+    if binary is None:
+        raise UsageError("--engine tfserving: tensorflow_model_server is not installed (not on PATH); use the "
+                         "default --engine embedded, or TF Serving's Docker image (see the README's Serving section)")
+    if not config.is_file():
+        raise UsageError(f"--engine tfserving: {config} does not exist; export a model first (encoders-tf export)")
+    os.execv(binary, [binary, f"--rest_api_port={args.port}", f"--model_config_file={config}",
+                      "--model_config_file_poll_wait_seconds=30"])
+
+
 def _demo(args):
     from encoders_tf.compare.demo import run_demo
 
@@ -228,7 +257,7 @@ def _demo(args):
 
 
 COMMANDS = {"train": _train, "evaluate": _evaluate, "convert": _convert, "export": _export,
-            "check-serving": _check_serving, "demo": _demo}
+            "check-serving": _check_serving, "serve": _serve, "demo": _demo}
 
 
 def main(argv=None):

@@ -98,3 +98,9 @@ def test_a_python_op_is_reported_by_name(tmp_path):
     write_warmup_requests(tmp_path / "1", "shout")
     with pytest.raises(ServingCheckError, match="EagerPyFunc"):
         check_servable(tmp_path / "1")
+
+
+def test_tfserving_engine_that_is_not_installed_is_a_clear_error(exported, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tensorflow_model_server anywhere
+    assert main(["serve", "--base", str(exported), "--engine", "tfserving"]) == 2
+    assert "tensorflow_model_server is not installed" in capsys.readouterr().err
