@@ -236,9 +236,12 @@ def _serve(args):
 
     config = pathlib.Path(args.base).resolve() / MODELS_CONFIG
     if args.engine == "embedded":
-        from encoders_tf.serving import main_serve
+        from encoders_tf.serving import ServeError, main_serve
 
-        return main_serve(args.base, args.host, args.port)
+        try:
+            return main_serve(args.base, args.host, args.port)
+        except ServeError as error:
+            raise UsageError(str(error)) from None
     binary = shutil.which("tensorflow_model_server")
     if binary is None:
         raise UsageError("--engine tfserving: tensorflow_model_server is not installed (not on PATH); use the "
