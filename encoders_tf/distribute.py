@@ -90,8 +90,13 @@ def strategy_from_flag(name="auto", devices=None, tpu=None, cluster_resolver=Non
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     if name == "mirrored":
-        devices = devices or [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
+        if gpus and not devices:
+            return tf.distribute.MirroredStrategy([d.name for d in gpus])
+        devices = devices or [d.name for d in tf.config.list_logical_devices("CPU")]
+        # Between CPU devices, the default collective all-reduce can pair up different gradients of the
+        # two replicas (seen with Keras' LSTM: a shape-mismatch abort, or silently wrong sums); reducing on
+        # one device is exact.
+        return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
     if name == "tpu":
         return _tpu_strategy(tpu)
     if cluster_resolver == "slurm":

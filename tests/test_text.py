@@ -146,3 +146,8 @@ def test_any_string_or_bytes_gives_well_formed_rows(texts):
         real = row[keep]
         assert real[0] == ID["[CLS]"] and real[-1] == ID["[SEP]"] and keep[: len(real)].all()
         assert ((0 <= real) & (real < len(VOCAB))).all() and (row[~keep] == ID["[PAD]"]).all()
+
+
+def test_vocabulary_training_is_deterministic():
+    corpus = [f"the film was {w} and the plot {v}" for w in ("good", "bad", "dull") for v in ("moved", "sat")] * 5
+    assert train_wordpiece_vocabulary(corpus, 60) == train_wordpiece_vocabulary(list(corpus), 60)

@@ -1,19 +1,20 @@
 """WordPiece vocabularies: trained from a corpus, or read from and written to vocab.txt files."""
 
+import io
 import pathlib
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 def train_wordpiece_vocabulary(texts, vocabulary_size, *, lowercase=True, strip_accents=True,
-                               reserved_tokens=SPECIAL_TOKENS, min_frequency=2):
-    """Learns a WordPiece vocabulary of at most `vocabulary_size` tokens from `texts`.
+                               reserved_tokens=SPECIAL_TOKENS):
+    """Learns a WordPiece vocabulary of at most `vocabulary_size` tokens from `texts`, deterministically.
 
-    Text is normalized as the tokenizer will do (lower-casing, accent stripping) and split on whitespace
-    and punctuation (punctuation kept as tokens), then the `tokenizers` library's WordPiece trainer (Rust,
-    about a second for 30,000 tweets, where TF Text's Python learner takes two minutes) picks the pieces,
-    continuation pieces marked "##". The reserved tokens come first: "[PAD]" is id 0, "[UNK]" id 1 by
-    default. A small corpus may give fewer tokens than asked.
+    Text is normalized and split as the tokenizer does (BERT's rules: lower-casing, accent stripping,
+    whitespace and punctuation, CJK characters alone), then SentencePiece's BPE trainer (C++, one thread, so
+    the same texts always give the same vocabulary) learns the pieces: word-initial pieces become tokens,
+    the others "##" continuations. Every character seen is in the vocabulary in both forms, so text of the
+    training split never tokenizes to [UNK]. The reserved tokens come first: "[PAD]" is id 0 by default.
 
     Args:
         texts: an iterable of strings (the training split).
@@ -21,31 +22,47 @@ def train_wordpiece_vocabulary(texts, vocabulary_size, *, lowercase=True, strip_
         lowercase: lower-case before learning.
         strip_accents: strip accents before learning.
         reserved_tokens: tokens placed first, in this order.
-        min_frequency: pieces seen fewer times than this are left out.
 
     Example:
     >>> vocabulary = train_wordpiece_vocabulary(["a lovely day", "a dull day"], 100)
     >>> vocabulary[:5]
     ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
     """
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    import sentencepiece
+    from tokenizers import normalizers, pre_tokenizers
 
     reserved_tokens = list(reserved_tokens)
     if not isinstance(vocabulary_size, int) or vocabulary_size <= len(reserved_tokens):
         raise ValueError(f"vocabulary_size must be an integer larger than the {len(reserved_tokens)} reserved "
                          f"tokens, got {vocabulary_size!r}")
-    texts = [str(text) for text in texts]
-    if not texts:
-        raise ValueError("cannot train a vocabulary on 0 texts")
-    unknown = "[UNK]" if "[UNK]" in reserved_tokens else reserved_tokens[0]
-    learner = Tokenizer(models.WordPiece(unk_token=unknown, continuing_subword_prefix="##"))
-    learner.normalizer = normalizers.BertNormalizer(
-        clean_text=True, handle_chinese_chars=True, strip_accents=strip_accents, lowercase=lowercase)
-    learner.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    learner.train_from_iterator(texts, trainers.WordPieceTrainer(
-        vocab_size=vocabulary_size, special_tokens=reserved_tokens, min_frequency=min_frequency,
-        continuing_subword_prefix="##", show_progress=False))
-    return [token for token, _ in sorted(learner.get_vocab().items(), key=lambda item: item[1])]
+    normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                            strip_accents=strip_accents, lowercase=lowercase)
+    split = pre_tokenizers.BertPreTokenizer()
+    lines = [" ".join(word for word, _ in split.pre_tokenize_str(normalizer.normalize_str(str(text))))
+             for text in texts]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise ValueError("cannot train a vocabulary on 0 texts with words in them")
+    characters = sorted({c for line in lines for c in line if c != " "})
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=model, model_type="bpe",
+        vocab_size=max(vocabulary_size - len(reserved_tokens), len(characters) + 2), hard_vocab_limit=False,
+        character_coverage=1.0, split_by_whitespace=True, split_digits=False, num_threads=1,
+        normalization_rule_name="identity", max_sentence_length=1 << 24, shuffle_input_sentence=False,
+        unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, minloglevel=2)
+    processor = sentencepiece.SentencePieceProcessor(model_proto=model.getvalue())
+    vocabulary = reserved_tokens + characters + [f"##{c}" for c in characters]
+    seen = set(vocabulary)
+    for index in range(processor.get_piece_size()):  # pieces in the order BPE merged them
+        piece = processor.id_to_piece(index)
+        if processor.is_unknown(index) or piece == "\u2581":
+            continue
+        token = piece[1:] if piece.startswith("\u2581") else f"##{piece}"
+        if token not in seen:
+            seen.add(token)
+            vocabulary.append(token)
+    return vocabulary[:vocabulary_size]
 
 
 def save_vocabulary(vocabulary, path):
