@@ -69,6 +69,9 @@ def build_parser():
     train.add_argument("--strategy", default="auto", help="tf.distribute strategy: auto (default), default, "
                        "one_device, mirrored, multi_worker ($TF_CONFIG), tpu")
     train.add_argument("--devices", help="comma-separated devices for --strategy mirrored (default: all)")
+    train.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"],
+                       help="Keras dtype policy (mixed_float16 gets loss scaling; softmax and logits stay float32)")
+    train.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     train.add_argument("--init", help="fine-tune a converted checkpoint (the --out of `encoders-tf convert`) "
                                       "instead of training --model from scratch")
 
@@ -123,7 +126,8 @@ def _train(args):
         epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
         learning_rate=args.learning_rate, vocabulary_size=args.vocabulary_size, seed=args.seed,
         max_examples=args.max_examples, out=args.out, init=args.init, strategy=args.strategy,
-        devices=tuple(args.devices.split(",")) if args.devices else None)
+        devices=tuple(args.devices.split(",")) if args.devices else None, precision=args.precision,
+        jit_compile=args.jit_compile)
     run = train_classifier(options)
     print(json.dumps({"run_dir": str(options.run_dir()), **run["test_metrics"]}, indent=2))
 

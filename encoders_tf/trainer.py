@@ -26,6 +26,7 @@ RUN_FILE = "run.json"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.json"
 VOCABULARY_FILE = "vocab.txt"
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 DEFAULT_LEARNING_RATES = {"lstm": 1e-3, "transformer": 5e-4, "pretrained": 3e-5}
 
 
@@ -50,6 +51,8 @@ class TrainOptions:
     init: str | None = None  # a converted checkpoint directory to fine-tune instead of training from scratch
     strategy: str = "auto"
     devices: tuple | None = None
+    precision: str = "float32"  # a Keras dtype policy; mixed_float16 gets loss scaling
+    jit_compile: bool = False  # XLA: batches are then padded to max_length, so shapes stay fixed
 
     def run_dir(self) -> pathlib.Path:
         model = pathlib.Path(self.init).name if self.init else self.model
@@ -74,6 +77,8 @@ def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict
     """
     keras.utils.set_random_seed(options.seed)
     tf.config.experimental.enable_op_determinism()
+    if options.precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {options.precision!r}; accepted: {', '.join(PRECISIONS)}")
     data = load_dataset(options.dataset, data_dir=options.data_dir, text_column=options.text_column,
                         label_column=options.label_column, seed=options.seed,
                         skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
@@ -82,25 +87,19 @@ def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict
     if verbose:
         print(f"strategy {type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s), global batch "
               f"{options.batch_size}, {per_replica} per replica", flush=True)
-    if not options.init:
-        vocabulary = train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
-    with strategy.scope():
-        if options.init:  # fine-tune a converted pretrained checkpoint: its tokenizer and encoder as they are
-            tokenizer, encoder, config = load_converted(options.init)
-            vocabulary = tokenizer.get_vocabulary()
-            default_learning_rate = DEFAULT_LEARNING_RATES["pretrained"]
-        else:
-            config = EncoderConfig.preset(options.model, max_length=options.max_length,
-                                          vocabulary_size=len(vocabulary))
-            tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
-            encoder = build_encoder(config, name="encoder")
-            default_learning_rate = DEFAULT_LEARNING_RATES[config.architecture]
-        model = build_classifier(tokenizer, encoder, data.num_classes)
-        learning_rate = options.learning_rate or default_learning_rate
-        # fit runs on token ids; the tokenizer works in the tf.data pipeline (see token_ids_model).
-        trainable = compile_classifier(token_ids_model(model), learning_rate)
+    vocabulary = None if options.init else train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(options.precision)  # for the layers built below; restored after
+    try:
+        model, trainable, config, learning_rate = _build(options, strategy, data.num_classes, vocabulary)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+    tokenizer = model.get_layer("tokenizer")
+    if options.jit_compile:  # XLA compiles once per shape: pad every training batch to max_length
+        tokenizer = tokenizer.__class__.from_config({**tokenizer.get_config(), "pad_to_max_length": True})
 
-    train = tokenize_dataset(to_tf_dataset(data.train, options.batch_size, shuffle=True, seed=options.seed), tokenizer)
+    train = tokenize_dataset(to_tf_dataset(data.train, options.batch_size, shuffle=True, seed=options.seed),
+                             tokenizer)
     validation = tokenize_dataset(to_tf_dataset(data.validation, options.batch_size), tokenizer)
     started = time.perf_counter()
     # The tf.data pipeline shuffles (seeded); fit itself must not try to.
@@ -112,7 +111,7 @@ def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict
     run_dir = options.run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     model.save(run_dir / MODEL_FILE)
-    save_vocabulary(vocabulary, run_dir / VOCABULARY_FILE)
+    save_vocabulary(model.get_layer("tokenizer").get_vocabulary(), run_dir / VOCABULARY_FILE)
     run = {
         "options": dataclasses.asdict(options),
         "learning_rate": learning_rate,
@@ -130,6 +129,25 @@ def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict
     _write_json(run_dir / HISTORY_FILE, {k: [float(v) for v in vs] for k, vs in history.history.items()})
     _write_json(run_dir / RUN_FILE, run)
     return run
+
+
+def _build(options, strategy, num_classes, vocabulary):
+    """(text model, its token-ids model compiled for fit, encoder config, learning rate), under `strategy`."""
+    with strategy.scope():
+        if options.init:  # fine-tune a converted pretrained checkpoint: its tokenizer and encoder as they are
+            tokenizer, encoder, config = load_converted(options.init)
+            default_learning_rate = DEFAULT_LEARNING_RATES["pretrained"]
+        else:
+            config = EncoderConfig.preset(options.model, max_length=options.max_length,
+                                          vocabulary_size=len(vocabulary))
+            tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
+            encoder = build_encoder(config, name="encoder")
+            default_learning_rate = DEFAULT_LEARNING_RATES[config.architecture]
+        model = build_classifier(tokenizer, encoder, num_classes)
+        learning_rate = options.learning_rate or default_learning_rate
+        # fit runs on token ids; the tokenizer works in the tf.data pipeline (see token_ids_model).
+        trainable = compile_classifier(token_ids_model(model), learning_rate, jit_compile=options.jit_compile)
+    return model, trainable, config, learning_rate
 
 
 def make_predictor(model, batch_size=256):

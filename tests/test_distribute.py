@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -64,3 +65,20 @@ def test_mirrored_over_two_cpus_gives_the_single_device_weights(architecture):
     assert report["replicas"] == 2
     assert report["max_weight_change"] > 1e-3  # the weights did move: the comparison means something
     assert report["max_weight_difference"] <= 1e-5
+
+
+@pytest.mark.parametrize("flags", [["--precision", "mixed_bfloat16"], ["--precision", "mixed_float16"],
+                                   ["--jit-compile"]], ids=["bfloat16", "float16", "xla"])
+def test_precision_and_xla_train_with_a_finite_decreasing_loss(flags, tmp_path, capsys):
+    from tests.conftest import write_sentiment_csv
+
+    data = write_sentiment_csv(tmp_path / "tiny.csv", rows=120)
+    run = tmp_path / "run"
+    assert main(["train", "--model", "transformer-tiny", "--dataset", str(data), "--epochs", "3",
+                 "--batch-size", "16", "--max-length", "16", "--vocabulary-size", "80", "--learning-rate", "3e-3",
+                 "--out", str(run), *flags]) == 0
+    capsys.readouterr()
+    loss = json.loads((run / "history.json").read_text())["loss"]
+    assert all(np.isfinite(loss)) and loss[-1] < loss[0]
+    assert json.loads((run / "run.json").read_text())["options"]["precision"] == (flags[1] if len(flags) > 1
+                                                                                    else "float32")

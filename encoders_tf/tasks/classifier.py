@@ -87,12 +87,17 @@ def class_probabilities(outputs):
     return outputs
 
 
-def compile_classifier(model, learning_rate):
-    """Adam, and the cross-entropy and accuracy that fit the head: binary for 2 classes, else sparse."""
+def compile_classifier(model, learning_rate, jit_compile=False):
+    """Adam, and the cross-entropy and accuracy that fit the head: binary for 2 classes, else sparse.
+
+    Under the mixed_float16 policy, Keras wraps the optimizer for loss scaling. `jit_compile` asks for XLA
+    (on a model without string ops, such as `token_ids_model`).
+    """
     if num_classes_of(model) == 2:
         loss, accuracy = keras.losses.BinaryCrossentropy(), keras.metrics.BinaryAccuracy(name="accuracy")
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
         accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[accuracy])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[accuracy],
+                  jit_compile=jit_compile)
     return model
