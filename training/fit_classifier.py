@@ -1,9 +1,11 @@
 """Train a text classifier with plain Keras: build it from encoders_tf's layers, then call model.fit yourself.
 
-Copy this file and change what you need; it uses nothing but the package's public layers.
+Copy this file and change what you need; it uses nothing but the package's public layers. The pattern:
+pick a strategy, build and compile under its scope, fit on token ids with the tokenizer in the tf.data
+pipeline (what replicas, XLA and TPUs need), save the text-in model.
 
     python training/fit_classifier.py --dataset tweets --model transformer --epochs 2
-    python training/fit_classifier.py --dataset my_data.csv --model lstm --out my_model.keras
+    python training/fit_classifier.py --dataset my_data.csv --model lstm --strategy mirrored --out my_model.keras
 """
 
 import argparse
@@ -11,12 +13,15 @@ import argparse
 import keras
 import tensorflow as tf
 
+import encoders_tf.distribute
 from encoders_tf.data import load_dataset
 from encoders_tf.encoders import LSTMEncoder, TransformerEncoder
+from encoders_tf.tasks import token_ids_model, tokenize_dataset
 from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
 
 
 def build_model(vocabulary, num_classes, model, max_length):
+    """(text -> probabilities model, the same classifier from token ids, compiled for fit)."""
     tokenizer = WordPieceTokenizer(vocabulary, max_length=max_length, name="tokenizer")
     if model == "lstm":  # Embedding(128) -> LSTM(128), the classic baseline
         encoder = LSTMEncoder(len(vocabulary), embedding_size=128, units=128, name="encoder")
@@ -32,9 +37,10 @@ def build_model(vocabulary, num_classes, model, max_length):
         probabilities = keras.layers.Dense(num_classes, activation="softmax", name="head")(pooled)
         loss = "sparse_categorical_crossentropy"
     classifier = keras.Model(text, probabilities)
-    classifier.compile(optimizer=keras.optimizers.Adam(1e-3 if model == "lstm" else 5e-4), loss=loss,
-                       metrics=["accuracy"])
-    return classifier
+    trainable = token_ids_model(classifier)
+    trainable.compile(optimizer=keras.optimizers.Adam(1e-3 if model == "lstm" else 5e-4), loss=loss,
+                      metrics=["accuracy"])
+    return classifier, trainable
 
 
 def main():
@@ -47,22 +53,26 @@ def main():
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--vocabulary-size", type=int, default=8000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--strategy", default="auto", help="auto, one_device, mirrored, multi_worker, tpu")
     parser.add_argument("--out", default="fit_classifier.keras")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(args.seed)
     data = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
     vocabulary = train_wordpiece_vocabulary(data.train.texts, args.vocabulary_size)
-    model = build_model(vocabulary, data.num_classes, args.model, args.max_length)
+    strategy = encoders_tf.distribute.strategy_from_flag(args.strategy)
+    with strategy.scope():
+        model, trainable = build_model(vocabulary, data.num_classes, args.model, args.max_length)
+    tokenizer = model.get_layer("tokenizer")
 
     def batches(split, shuffle=False):
         dataset = tf.data.Dataset.from_tensor_slices((list(split.texts), split.labels))
         if shuffle:
             dataset = dataset.shuffle(len(split.texts), seed=args.seed)
-        return dataset.batch(args.batch_size).prefetch(tf.data.AUTOTUNE)
+        return tokenize_dataset(dataset.batch(args.batch_size), tokenizer).prefetch(tf.data.AUTOTUNE)
 
-    model.fit(batches(data.train, shuffle=True), validation_data=batches(data.validation), epochs=args.epochs)
-    loss, accuracy = model.evaluate(batches(data.test), verbose=0)
+    trainable.fit(batches(data.train, shuffle=True), validation_data=batches(data.validation), epochs=args.epochs)
+    loss, accuracy = trainable.evaluate(batches(data.test), verbose=0)
     print(f"test loss {loss:.4f} accuracy {accuracy:.4f}")
     model.save(args.out)
     print(f"saved {args.out}")

@@ -45,6 +45,8 @@ def build_classifier(tokenizer, encoder, num_classes, dropout=0.1, name="classif
 def token_ids_model(model):
     """The classifier without its tokenizer: encoder inputs dict -> class outputs, sharing every layer.
 
+    `model` holds layers named "tokenizer", "encoder", "head" and optionally "head_dropout" between them.
+
     Training this model trains `model`. It is what `fit` runs on: strings stay in the tf.data pipeline
     (tokenized there, in parallel), so the training step is numeric only, which replicas under
     tf.distribute, XLA (`jit_compile`) and TPUs need.
@@ -56,7 +58,9 @@ def token_ids_model(model):
     inputs = {"token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
               "padding_mask": keras.Input(shape=(None,), dtype="int32", name="padding_mask")}
     pooled = encoder(inputs)["pooled_output"]
-    outputs = model.get_layer("head")(model.get_layer("head_dropout")(pooled))
+    if any(layer.name == "head_dropout" for layer in model.layers):
+        pooled = model.get_layer("head_dropout")(pooled)
+    outputs = model.get_layer("head")(pooled)
     return keras.Model(inputs, outputs, name=f"{model.name}_from_token_ids")
 
 
