@@ -1,4 +1,4 @@
-"""`encoders-tf`: train, evaluate, export and demo subcommands, thin over the package's modules.
+"""`encoders-tf`: train, evaluate, convert, export, check-serving, serve and demo, thin over the package's modules.
 
 Exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback), 1 a failure while running.
 """
