@@ -98,8 +98,14 @@ def test_bad_arguments_are_explained(tmp_path):
         WordPieceTokenizer(VOCAB, max_length=1)
     with pytest.raises(ValueError, match=r"vocabulary file .*missing.txt' does not exist"):
         WordPieceTokenizer(str(tmp_path / "missing.txt"))
-    with pytest.raises(ValueError, match=r"vocabulary_size must be an integer larger than the 5 reserved"):
+    with pytest.raises(ValueError, match=r"vocabulary_size must be an integer of at least 7 .*got 5"):
         train_wordpiece_vocabulary(["a b"], 5)
+    with pytest.raises(ValueError, match=r"duplicate tokens \[.film.\]"):
+        WordPieceTokenizer(VOCAB + ["film"])
+    with pytest.raises(ValueError, match=r"texts must be an iterable of strings, got one string"):
+        train_wordpiece_vocabulary("a lovely day", 100)
+    with pytest.raises(ValueError, match=r"every text was empty or whitespace"):
+        train_wordpiece_vocabulary(["", "  \t"], 100)
 
 
 def test_vocabulary_training_and_files(tmp_path):
@@ -146,6 +152,18 @@ def test_any_string_or_bytes_gives_well_formed_rows(texts):
         real = row[keep]
         assert real[0] == ID["[CLS]"] and real[-1] == ID["[SEP]"] and keep[: len(real)].all()
         assert ((0 <= real) & (real < len(VOCAB))).all() and (row[~keep] == ID["[PAD]"]).all()
+
+
+def test_vocabulary_sees_the_text_the_tokenizer_sees():
+    # Control and zero-width characters, invalid UTF-8 and accents: training normalizes as the tokenizer does,
+    # so no text of the training split becomes [UNK].
+    corpus = ["Caf\u00e9\u200b au\x07 lait", b"na\xefve bytes \xff\xfe", "CJK \u4e2d\u6587 text", "Stra\u00dfe"] * 5
+    tokenizer = WordPieceTokenizer(train_wordpiece_vocabulary(corpus, 120), max_length=32)
+    rows, _, _ = _ids(tokenizer, corpus[:4])
+    assert all(ID["[UNK]"] not in row for row in rows)
+    # Too small for every character in both forms: the most frequent characters are kept.
+    small = train_wordpiece_vocabulary(["aaaa bbb cc d"], 9)
+    assert small[:5] == list(SPECIAL_TOKENS) and sorted(small[5:]) == ["##a", "##b", "a", "b"]
 
 
 def test_vocabulary_training_is_deterministic():

@@ -1,9 +1,12 @@
 """WordPieceTokenizer: raw UTF-8 strings -> token_ids + padding_mask, inside the graph (TF Text ops only)."""
 
+import collections
+
 import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from encoders_tf.text.normalization import BertNormalizer
 from encoders_tf.text.packing import PackedTokenizer, check_max_length
 from encoders_tf.text.vocabulary import load_vocabulary
 
@@ -34,11 +37,12 @@ class WordPieceTokenizer(PackedTokenizer):
     def __init__(self, vocabulary, max_length=128, lowercase=True, strip_accents=True, pad_to_max_length=False,
                  unknown_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(vocabulary, (str, bytes)) or hasattr(vocabulary, "__fspath__"):
+        if isinstance(vocabulary, str) or hasattr(vocabulary, "__fspath__"):
             vocabulary = load_vocabulary(vocabulary)
         self.vocabulary = [str(token) for token in vocabulary]
-        if len(set(self.vocabulary)) != len(self.vocabulary):
-            raise ValueError("the vocabulary holds duplicate tokens; each token must appear once")
+        duplicates = sorted(token for token, count in collections.Counter(self.vocabulary).items() if count > 1)
+        if duplicates:
+            raise ValueError(f"the vocabulary holds duplicate tokens {duplicates[:10]}; each token must appear once")
         check_max_length(max_length, 2)
         self.max_length = max_length
         self.lowercase = lowercase
@@ -50,16 +54,22 @@ class WordPieceTokenizer(PackedTokenizer):
         for role, token in (("unknown_token", unknown_token), ("cls_token", cls_token),
                             ("sep_token", sep_token), ("pad_token", pad_token)):
             if token not in index:
-                raise ValueError(f"{role} {token!r} is not in the vocabulary of {len(self.vocabulary)} tokens")
+                raise ValueError(f"{role} {token!r} is not in the vocabulary of {len(self.vocabulary)} tokens "
+                                 f"(first tokens: {self.vocabulary[:5]}); pass a vocabulary that holds it, or "
+                                 f"name the vocabulary's own token with {role}=")
         self.unk_id, self.cls_id, self.sep_id, self.pad_id = (
             index[unknown_token], index[cls_token], index[sep_token], index[pad_token])
         self.start_id, self.end_id = self.cls_id, self.sep_id
-        self._fast_normalizer = None
-        if lowercase and strip_accents:  # the fast path: both in one op
-            self._fast_normalizer = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=True)
-        self._wordpiece = tf_text.FastWordpieceTokenizer(
-            self.vocabulary, suffix_indicator="##", unknown_token=unknown_token, no_pretokenization=False,
-            support_detokenization=False, token_out_type=tf.int32)
+        # Both TF Text objects build their model buffers in Python here, once per layer; the graph holds them
+        # as constants.
+        self._normalize = BertNormalizer(lowercase, strip_accents)
+        try:
+            self._wordpiece = tf_text.FastWordpieceTokenizer(
+                self.vocabulary, suffix_indicator="##", unknown_token=unknown_token, no_pretokenization=False,
+                support_detokenization=False, token_out_type=tf.int32)
+        except RuntimeError as error:  # e.g. a token holding a NUL character
+            raise ValueError(f"TF Text cannot build a WordPiece model from this vocabulary of "
+                             f"{len(self.vocabulary)} tokens: {error}") from error
         self.built = True
 
     @property
@@ -72,15 +82,6 @@ class WordPieceTokenizer(PackedTokenizer):
     def pieces(self, text):
         # With its own pre-tokenization on, the tokenizer gives the pieces of each string: ragged [B, (pieces)].
         return self._wordpiece.tokenize(self._normalize(text))
-
-    def _normalize(self, text):
-        if self._fast_normalizer is not None:
-            return self._fast_normalizer.normalize(text)
-        if self.lowercase:
-            return tf_text.case_fold_utf8(text)
-        if self.strip_accents:  # NFD, then drop the combining marks
-            return tf.strings.regex_replace(tf_text.normalize_utf8(text, "NFD"), r"\p{Mn}", "")
-        return text
 
     def get_config(self):
         config = super().get_config()
