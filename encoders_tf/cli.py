@@ -54,7 +54,7 @@ def build_parser():
     parser = _Parser(prog="encoders-tf", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train a text classifier with model.fit")
+    train = commands.add_parser("train", help="train a text classifier (resumes from its backup after a kill)")
     train.add_argument("--model", default="lstm", choices=list(PRESETS), help="encoder (default: lstm)")
     _add_data_arguments(train, "tweets (default), sst2, imdb, or a .csv/.tsv/.jsonl file")
     train.add_argument("--epochs", type=_positive_int, default=3)
@@ -68,10 +68,16 @@ def build_parser():
     train.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
     train.add_argument("--strategy", default="auto", help="tf.distribute strategy: auto (default), default, "
                        "one_device, mirrored, multi_worker ($TF_CONFIG), tpu")
+    train.add_argument("--tpu", help="Cloud TPU name for --strategy tpu (default: $TPU_NAME, else this TPU VM's)")
+    train.add_argument("--cluster-resolver", choices=["tf_config", "slurm"], default="tf_config",
+                       help="where --strategy multi_worker finds its cluster: $TF_CONFIG (default) or Slurm")
     train.add_argument("--devices", help="comma-separated devices for --strategy mirrored (default: all)")
     train.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"],
                        help="Keras dtype policy (mixed_float16 gets loss scaling; softmax and logits stay float32)")
     train.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
+    train.add_argument("--backup-every", type=_positive_int, default=100, metavar="N",
+                       help="back up the run every N steps, besides every epoch end, in OUT/backup; started "
+                            "again, the same command resumes there (default: 100)")
     train.add_argument("--init", help="fine-tune a converted checkpoint (the --out of `encoders-tf convert`) "
                                       "instead of training --model from scratch")
 
@@ -126,8 +132,9 @@ def _train(args):
         epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
         learning_rate=args.learning_rate, vocabulary_size=args.vocabulary_size, seed=args.seed,
         max_examples=args.max_examples, out=args.out, init=args.init, strategy=args.strategy,
-        devices=tuple(args.devices.split(",")) if args.devices else None, precision=args.precision,
-        jit_compile=args.jit_compile)
+        devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
+        cluster_resolver=args.cluster_resolver, precision=args.precision, jit_compile=args.jit_compile,
+        backup_every=args.backup_every)
     run = train_classifier(options)
     print(json.dumps({"run_dir": str(options.run_dir()), **run["test_metrics"]}, indent=2))
 
@@ -268,16 +275,20 @@ COMMANDS = {"train": _train, "evaluate": _evaluate, "convert": _convert, "export
 
 
 def main(argv=None):
+    from encoders_tf.backup import BackupError
     from encoders_tf.data import DataError
-    from encoders_tf.distribute import DistributeError
+    from encoders_tf.distribute import DistributeError, PeerLostError
     from encoders_tf.export import ServingCheckError
 
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
-    except (UsageError, DataError, DistributeError) as error:
+    except (UsageError, DataError, DistributeError, BackupError) as error:
         print(f"encoders-tf: error: {error}", file=sys.stderr)
         return 2
+    except PeerLostError as error:  # a failure while running, not bad usage
+        print(f"encoders-tf: error: {error}", file=sys.stderr)
+        return 1
     except ServingCheckError as error:
         print(f"encoders-tf: not servable: {error}", file=sys.stderr)
         return 1

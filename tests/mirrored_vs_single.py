@@ -1,6 +1,9 @@
 """Trains the same classifier a few steps on one device and mirrored over two logical CPUs; prints JSON.
 
-Run as a script: the CPU must be split before TensorFlow starts, which a pytest process has already done.
+    python tests/mirrored_vs_single.py transformer|lstm [fit|loop]
+
+`fit` trains with Keras' model.fit (the default), `loop` with encoders_tf.training_loop.fit. Run as a script:
+the CPU must be split before TensorFlow starts, which a pytest process has already done.
 """
 
 import json
@@ -19,12 +22,13 @@ from encoders_tf.distribute import strategy_from_flag  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 from encoders_tf.tasks import build_classifier, token_ids_model, tokenize_dataset  # noqa: E402
 from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary  # noqa: E402
+from encoders_tf.training_loop import fit  # noqa: E402
 
 TEXTS = [f"the film was {w} and the plot {v}" for w in ("good", "bad", "dull", "great") for v in ("moved", "sat")] * 8
 LABELS = np.array([i % 2 for i in range(len(TEXTS))])
 
 
-def train(strategy_name, architecture, initial_weights):
+def train(strategy_name, architecture, initial_weights, trainer):
     strategy = strategy_from_flag(strategy_name)
     with strategy.scope():
         keras.utils.set_random_seed(0)
@@ -44,19 +48,24 @@ def train(strategy_name, architecture, initial_weights):
     tokenizer = model.get_layer("tokenizer")
     data = tf.data.Dataset.from_tensor_slices((TEXTS, LABELS)).batch(16)  # global batch 16, 4 steps
     data = tokenize_dataset(data, tokenizer)
-    history = core.fit(data, epochs=2, verbose=0, shuffle=False)
-    return start, model.get_weights(), history.history["loss"], strategy.num_replicas_in_sync
+    if trainer == "loop":
+        history = fit(core, data, validation_data=data, epochs=2, verbose=0)
+    else:
+        history = core.fit(data, validation_data=data, epochs=2, verbose=0, shuffle=False)
+    return start, model.get_weights(), history.history, strategy.num_replicas_in_sync
 
 
-def main(architecture):
-    start, single, single_loss, _ = train("one_device", architecture, None)
-    _, mirrored, mirrored_loss, replicas = train("mirrored", architecture, start)
+def main(architecture, trainer="fit"):
+    start, single, single_history, _ = train("one_device", architecture, None, trainer)
+    _, mirrored, mirrored_history, replicas = train("mirrored", architecture, start, trainer)
     print(json.dumps({
         "replicas": replicas,
         "max_weight_difference": max(float(np.abs(a - b).max()) for a, b in zip(single, mirrored)),
         "max_weight_change": max(float(np.abs(a - b).max()) for a, b in zip(single, start)),
-        "single_loss": single_loss, "mirrored_loss": mirrored_loss}))
+        "max_history_difference": max(abs(a - b) for key in ("loss", "val_loss")
+                                      for a, b in zip(single_history[key], mirrored_history[key])),
+        "single_history": single_history, "mirrored_history": mirrored_history}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

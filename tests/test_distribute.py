@@ -80,5 +80,6 @@ def test_precision_and_xla_train_with_a_finite_decreasing_loss(flags, tmp_path, 
     capsys.readouterr()
     loss = json.loads((run / "history.json").read_text())["loss"]
     assert all(np.isfinite(loss)) and loss[-1] < loss[0]
-    assert json.loads((run / "run.json").read_text())["options"]["precision"] == (flags[1] if len(flags) > 1
-                                                                                    else "float32")
+    written = json.loads((run / "run.json").read_text())
+    assert written["options"]["precision"] == (flags[1] if len(flags) > 1 else "float32")
+    assert written["xla"] == ("--jit-compile" in flags)  # really compiled, not silently dropped by Keras

@@ -9,15 +9,18 @@ pipeline (what replicas, XLA and TPUs need), save the text-in model.
 """
 
 import argparse
+import functools
 
 import keras
 import tensorflow as tf
 
 import encoders_tf.distribute
+import encoders_tf.training_loop
 from encoders_tf.data import load_dataset
 from encoders_tf.encoders import LSTMEncoder, TransformerEncoder
 from encoders_tf.tasks import token_ids_model, tokenize_dataset
 from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+from encoders_tf.trainer import evaluate_split
 
 
 def build_model(vocabulary, num_classes, model, max_length):
@@ -57,10 +60,11 @@ def main():
     parser.add_argument("--out", default="fit_classifier.keras")
     args = parser.parse_args()
 
+    # First: a multi-worker strategy must set up TensorFlow's collectives before anything runs.
+    strategy = encoders_tf.distribute.strategy_from_flag(args.strategy)
     keras.utils.set_random_seed(args.seed)
     data = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
     vocabulary = train_wordpiece_vocabulary(data.train.texts, args.vocabulary_size)
-    strategy = encoders_tf.distribute.strategy_from_flag(args.strategy)
     with strategy.scope():
         model, trainable = build_model(vocabulary, data.num_classes, args.model, args.max_length)
     tokenizer = model.get_layer("tokenizer")
@@ -71,11 +75,18 @@ def main():
             dataset = dataset.shuffle(len(split.texts), seed=args.seed)
         return tokenize_dataset(dataset.batch(args.batch_size), tokenizer).prefetch(tf.data.AUTOTUNE)
 
-    trainable.fit(batches(data.train, shuffle=True), validation_data=batches(data.validation), epochs=args.epochs)
-    loss, accuracy = trainable.evaluate(batches(data.test), verbose=0)
-    print(f"test loss {loss:.4f} accuracy {accuracy:.4f}")
-    model.save(args.out)
-    print(f"saved {args.out}")
+    # model.fit on one device, several, or a TPU. Under MultiWorkerMirroredStrategy Keras 3's fit fails
+    # (keras-team/keras#20585): there the package's loop takes the same arguments. It also backs up and
+    # resumes mid-epoch (backup_dir=..., backup_every=...), which `encoders-tf train` uses on every strategy.
+    fit = trainable.fit
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        fit = functools.partial(encoders_tf.training_loop.fit, trainable)
+    fit(batches(data.train, shuffle=True), validation_data=batches(data.validation), epochs=args.epochs)
+    if encoders_tf.distribute.is_chief(strategy):  # one worker reports and saves
+        metrics, _ = evaluate_split(model, data.test)
+        print(f"test loss {metrics['loss']:.4f} accuracy {metrics['accuracy']:.4f}")
+        model.save(args.out)
+        print(f"saved {args.out}")
 
 
 if __name__ == "__main__":
