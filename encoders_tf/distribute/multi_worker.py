@@ -1,4 +1,5 @@
-"""tf.distribute strategies from one flag: one device, several devices, several workers, TPU."""
+"""Multi-worker training set-up: the cluster from $TF_CONFIG or Slurm, bounded waits for peers, and a lost
+peer named in the error."""
 
 import contextlib
 import json
@@ -12,30 +13,14 @@ from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
 from tensorflow.python.distribute import multi_worker_util
 from tensorflow.python.eager import context
 
-STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
+from encoders_tf.distribute.strategies import DistributeError
+
 PEER_TIMEOUT = 60  # seconds a worker waits for all its peers to start; $ENCODERS_TF_PEER_TIMEOUT overrides
 HEARTBEAT_TIMEOUT = 10  # seconds of silence after which a running peer counts as lost
 
 
-class DistributeError(ValueError):
-    """A strategy that cannot be set up from what was given: says what was wrong and what is accepted."""
-
-
 class PeerLostError(RuntimeError):
     """A multi-worker run lost a peer while training: names the peer; restart every worker to resume."""
-
-
-def split_cpu(count):
-    """Splits the CPU into `count` logical devices (before TensorFlow initializes its devices).
-
-    Lets a mirrored run over several replicas happen on a CPU-only machine (tests, laptops).
-    """
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
-    except RuntimeError as error:  # devices already initialized
-        raise DistributeError(f"cannot split the CPU into {count} devices after TensorFlow has started "
-                              f"({error}); split it first thing in the process") from None
 
 
 def read_tf_config(environ=None):
@@ -64,17 +49,6 @@ def read_tf_config(environ=None):
         raise DistributeError(f"TF_CONFIG task.index {index!r} is out of range for {len(workers)} workers "
                               f"(accepted: 0..{len(workers) - 1})")
     return config
-
-
-def _tpu_strategy(tpu):
-    tpu = tpu or os.environ.get("TPU_NAME")
-    if not tpu and not os.path.exists("/dev/accel0") and not os.path.exists("/dev/vfio/0"):
-        raise DistributeError("--strategy tpu: no TPU here (no --tpu NAME, no $TPU_NAME, no local TPU device); "
-                              "accepted: --tpu NAME of a Cloud TPU, or run on a TPU VM")
-    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "local")
-    tf.config.experimental_connect_to_cluster(resolver)
-    tf.tpu.experimental.initialize_tpu_system(resolver)
-    return tf.distribute.TPUStrategy(resolver)
 
 
 def local_cluster(num_workers, host="127.0.0.1"):
@@ -137,7 +111,9 @@ def _bound_waits_for_peers(cluster_spec, peer_timeout):
     context.context().coordination_service.cluster_register_with_barrier = True
 
 
-def _multi_worker_strategy(cluster_resolver, peer_timeout):
+def multi_worker_strategy(cluster_resolver=None, peer_timeout=None):
+    """MultiWorkerMirroredStrategy over the cluster of $TF_CONFIG (or Slurm's), with every wait for a peer
+    bounded (see `strategy_from_flag`)."""
     peer_timeout = _peer_timeout(peer_timeout)
     if cluster_resolver == "slurm":
         try:
@@ -230,62 +206,3 @@ def explain_peer_failures(strategy):
         raise PeerLostError(f"lost {', '.join(_peers_in(message, resolver))} while training ({cause[:200]}); "
                             f"start every worker again with the same command to resume from the last "
                             f"backup") from error
-
-
-def strategy_from_flag(name="auto", devices=None, tpu=None, cluster_resolver=None, peer_timeout=None):
-    """The tf.distribute strategy named by `--strategy`.
-
-    Args:
-        name: "auto" (mirrored over all GPUs when there are several, else one device), "default",
-            "one_device", "mirrored", "multi_worker" (cluster from $TF_CONFIG, or `cluster_resolver="slurm"`),
-            or "tpu".
-        devices: device names for "mirrored" (default: all GPUs, else all logical CPUs).
-        tpu: the TPU name for "tpu" (default $TPU_NAME).
-        cluster_resolver: "tf_config" (default) or "slurm" for "multi_worker".
-        peer_timeout: for "multi_worker", the seconds a worker waits for all its peers to start before it
-            fails naming the missing ones (default $ENCODERS_TF_PEER_TIMEOUT, else PEER_TIMEOUT). A peer
-            lost later is noticed after HEARTBEAT_TIMEOUT seconds (see `explain_peer_failures`).
-
-    Example:
-    >>> strategy = strategy_from_flag("mirrored")
-    >>> with strategy.scope():
-    ...     model = build_classifier(...)
-    """
-    if name not in STRATEGIES:
-        raise DistributeError(f"unknown strategy {name!r}; accepted: {', '.join(STRATEGIES)}")
-    if name == "multi_worker":  # first: listing devices would start TensorFlow, too early for collectives
-        return _multi_worker_strategy(cluster_resolver, peer_timeout)
-    gpus = tf.config.list_logical_devices("GPU")
-    if name == "auto":
-        name = "mirrored" if len(gpus) > 1 else "one_device"
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "one_device":
-        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-    if name == "mirrored":
-        if gpus and not devices:
-            return tf.distribute.MirroredStrategy([d.name for d in gpus])
-        devices = devices or [d.name for d in tf.config.list_logical_devices("CPU")]
-        # Between CPU devices, the default collective all-reduce can pair up different gradients of the
-        # two replicas (seen with Keras' LSTM: a shape-mismatch abort, or silently wrong sums); reducing on
-        # one device is exact.
-        return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
-    return _tpu_strategy(tpu)
-
-
-def per_replica_batch(global_batch, strategy):
-    """The per-replica batch of a global batch; DistributeError when it does not divide evenly."""
-    replicas = strategy.num_replicas_in_sync
-    if global_batch % replicas:
-        raise DistributeError(f"the global batch {global_batch} does not divide over {replicas} replicas "
-                              f"(accepted: a multiple of {replicas})")
-    return global_batch // replicas
-
-
-def is_chief(strategy):
-    """True on the worker that writes checkpoints, exports and reports: worker 0, or the only one."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
-        return True
-    return resolver.task_type in ("chief", None) or (resolver.task_type == "worker" and resolver.task_id == 0
-                                                     and "chief" not in resolver.cluster_spec().as_dict())
