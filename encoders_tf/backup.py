@@ -35,10 +35,12 @@ def training_variables(model):
 
 
 def read_position(directory):
-    """The position {"epoch", "step", "history"} of the backup in `directory`, or None when there is none.
+    """The position {"epoch", "step", "history", "seconds"} of the backup in `directory`, or None when there
+    is none.
 
     `epoch` is the epoch to continue (0-based), `step` the number of its batches already trained, `history`
-    the logs of the finished epochs ({name: [value per epoch]}).
+    the logs of the finished epochs ({name: [value per epoch]}), `seconds` the time spent training so far,
+    over every process the run was killed in.
     """
     path = pathlib.Path(directory) / BACKUP_FILE
     if not path.is_file():
@@ -70,7 +72,7 @@ class Backup:
     >>> backup = Backup("runs/x/backup", model)
     >>> position, values = backup.read()  # (None, None), or ({"epoch": 1, "step": 40, "history": {...}}, [...])
     >>> backup.assign(values)
-    >>> backup.save(epoch=1, step=60, history=model.history.history)
+    >>> backup.save(epoch=1, step=60, history=model.history.history, seconds=93.5)
     >>> backup.delete()                  # the run finished
     """
 
@@ -80,11 +82,11 @@ class Backup:
         self.write = write
         self.identity = json.loads(json.dumps(identity or {}))  # as it reads back from the file
 
-    def save(self, epoch, step, history):
+    def save(self, epoch, step, history, seconds=0.0):
         values = [np.asarray(variable.numpy()) for variable in self.variables]  # on every worker
         if not self.write:
             return
-        position = {"epoch": epoch, "step": step, "history": history, "identity": self.identity,
+        position = {"epoch": epoch, "step": step, "history": history, "seconds": seconds, "identity": self.identity,
                     "variables": [[v.path, list(a.shape), str(a.dtype)] for v, a in zip(self.variables, values)]}
         arrays = {str(index): value for index, value in enumerate(values)}
         self.directory.mkdir(parents=True, exist_ok=True)

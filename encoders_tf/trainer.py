@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from encoders_tf.backup import read_position
 from encoders_tf.checkpoints.converted import load_converted
 from encoders_tf.config import EncoderConfig
 from encoders_tf.data import load_dataset, to_tf_dataset
@@ -120,12 +121,13 @@ def _train_classifier(options, verbose):
 
     validation = tokenize_dataset(to_tf_dataset(data.validation, options.batch_size), tokenizer)
     run_dir = options.run_dir()
+    resumed = read_position(run_dir / BACKUP_DIRECTORY) or {}  # a killed run's training time counts too
     started = time.perf_counter()
     with explain_peer_failures(strategy):  # a lost worker: a PeerLostError naming it, not a hang
         history = fit(trainable, train, validation_data=validation, epochs=options.epochs, verbose=verbose,
                       backup_dir=run_dir / BACKUP_DIRECTORY, backup_every=options.backup_every, strategy=strategy,
                       backup_identity=_run_identity(options))
-    train_seconds = time.perf_counter() - started
+    train_seconds = resumed.get("seconds", 0.0) + time.perf_counter() - started
 
     metrics, ms_per_example = evaluate_split(model, data.test, options.batch_size)
     run = {

@@ -7,6 +7,7 @@ BackupAndRestore resumes only at an epoch start. This loop runs Keras' own `trai
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import keras
@@ -73,6 +74,11 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
         with strategy.scope():
             backup.assign(values)
     first_epoch, first_step = (position["epoch"], position["step"]) if position else (0, 0)
+    seconds_before, started = (position.get("seconds", 0.0) if position else 0.0), time.perf_counter()
+
+    def save(epoch, step):
+        backup.save(epoch, step, model.history.history, seconds=seconds_before + time.perf_counter() - started)
+
     if position and is_chief(strategy):
         print(f"resumed from the backup in {backup_dir}: epoch {first_epoch + 1}/{epochs}, "
               f"{first_step} step(s) of it already done", flush=True)
@@ -103,7 +109,7 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
             callbacks.on_train_batch_end(step, logs)
             step, since_backup = step + 1, since_backup + 1
             if backup and backup_every and since_backup >= backup_every:
-                backup.save(epoch, step, model.history.history)
+                save(epoch, step)
                 since_backup = 0
         epoch_logs = _metrics_or(model, logs)
         if validation_data is not None:
@@ -111,7 +117,7 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
             epoch_logs.update({f"val_{name}": value for name, value in logs.items()})
         callbacks.on_epoch_end(epoch, epoch_logs)
         if backup:
-            backup.save(epoch + 1, 0, model.history.history)
+            save(epoch + 1, 0)
         if model.stop_training:
             break
     if epochs > 0 and isinstance(model.optimizer, keras.optimizers.Optimizer):

@@ -180,6 +180,25 @@ def test_only_a_half_written_save_means_a_fresh_start(tmp_path, capsys):
     assert "resumed" not in capsys.readouterr().out and len(history.history["loss"]) == 1
 
 
+def test_the_backup_counts_the_training_time_of_every_killed_run(tmp_path):
+    backup_dir = tmp_path / "backup"
+    model, text_model = _classifier()
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, _batches(text_model), epochs=3, verbose=0, backup_dir=backup_dir, backup_every=2,
+            callbacks=[Crash(steps=3)])
+    assert 0 < read_position(backup_dir)["seconds"] < 60
+    _set_backup_seconds(backup_dir, 1000.0)
+
+    model, text_model = _classifier()
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, _batches(text_model), epochs=3, verbose=0, backup_dir=backup_dir, backup_every=2,
+            callbacks=[Crash(steps=3)])
+    position = read_position(backup_dir)
+    assert (position["epoch"], position["step"]) == (1, 0)
+    assert 1000 < position["seconds"] < 1000 + time.perf_counter() - started
+
+
 def test_a_backup_of_another_model_is_refused(tmp_path):
     other, text_model = _classifier(hidden_size=32)
     fit(other, _batches(text_model).take(1), epochs=1, verbose=0)
@@ -227,6 +246,16 @@ def _kill_mid_epoch(process, backup_dir, timeout=300):
     raise AssertionError(f"no mid-epoch backup appeared (exit code {process.poll()})")
 
 
+def _set_backup_seconds(backup_dir, seconds):
+    """Rewrites the training time recorded in the backup in `backup_dir`."""
+    path = backup_dir / BACKUP_FILE
+    with np.load(path, allow_pickle=False) as saved:
+        arrays = dict(saved)
+    position = json.loads(str(arrays["position"]))
+    arrays["position"] = np.array(json.dumps({**position, "seconds": seconds}))
+    np.savez(path, **arrays)
+
+
 def test_train_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
     data = write_sentiment_csv(tmp_path / "reviews.csv", rows=400)  # 320 for training: 20 steps an epoch
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -239,10 +268,15 @@ def test_train_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
         process = subprocess.Popen(_train_command(data, run), stdout=log, stderr=subprocess.STDOUT, env=environment)
         position = _kill_mid_epoch(process, run / "backup")
     assert process.returncode == -signal.SIGKILL and not (run / "model.keras").exists()
+    assert 0 < position["seconds"] < 600
+    _set_backup_seconds(run / "backup", 10_000.0)  # as if the killed process had trained for hours
 
+    started = time.monotonic()
     resumed = subprocess.run(_train_command(data, run), capture_output=True, text=True, timeout=600,
                              env=environment)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+    train_seconds = json.loads((run / "run.json").read_text())["train_seconds"]
+    assert 10_000 < train_seconds < 10_000 + time.monotonic() - started  # the killed part's time counts
     assert len(position["history"]["loss"]) == position["epoch"]  # the finished epochs' logs are in the backup
     assert (f"resumed from the backup in {run / 'backup'}: epoch {position['epoch'] + 1}/3, "
             f"{position['step']} step(s) of it already done") in resumed.stdout
