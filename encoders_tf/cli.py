@@ -71,7 +71,8 @@ def build_parser():
     train.add_argument("--tpu", help="Cloud TPU name for --strategy tpu (default: $TPU_NAME, else this TPU VM's)")
     train.add_argument("--cluster-resolver", choices=["tf_config", "slurm"], default="tf_config",
                        help="where --strategy multi_worker finds its cluster: $TF_CONFIG (default) or Slurm")
-    train.add_argument("--devices", help="comma-separated devices for --strategy mirrored (default: all)")
+    train.add_argument("--devices", help="comma-separated devices for --strategy mirrored (default: all GPUs, "
+                       "else the CPU; /cpu:0,/cpu:1 splits the CPU into two replicas)")
     train.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"],
                        help="Keras dtype policy (mixed_float16 gets loss scaling; softmax and logits stay float32)")
     train.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")

@@ -51,6 +51,31 @@ def test_global_batch_must_divide_over_replicas():
         per_replica_batch(63, TwoReplicas())
 
 
+def test_devices_this_host_lacks_are_named():
+    tf.config.list_logical_devices()  # TensorFlow has started: the CPU can no longer be split
+    with pytest.raises(DistributeError, match=r"--devices: no /gpu:0 on this host; accepted: /device:CPU:0"):
+        strategy_from_flag("mirrored", devices=["/gpu:0"])
+    with pytest.raises(DistributeError, match=r"--devices: 'foo' is not a device name; accepted: names like /gpu:0"):
+        strategy_from_flag("mirrored", devices=["foo"])
+    with pytest.raises(DistributeError, match=r"cannot split the CPU into 2 devices after TensorFlow has started"):
+        strategy_from_flag("mirrored", devices=["/cpu:0", "/cpu:1"])
+
+
+def test_mirrored_over_cpus_named_on_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import write_sentiment_csv
+
+    data = write_sentiment_csv(tmp_path / "tiny.csv", rows=60)
+    result = subprocess.run([sys.executable, "-m", "encoders_tf.cli", "train", "--model", "lstm", "--dataset",
+                             str(data), "--epochs", "1", "--batch-size", "16", "--vocabulary-size", "80",
+                             "--strategy", "mirrored", "--devices", "/cpu:0,/cpu:1", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "strategy MirroredStrategy: 2 replica(s), global batch 16, 8 per replica" in result.stdout
+
+
 @pytest.mark.parametrize("architecture", ["transformer", "lstm"])
 def test_mirrored_over_two_cpus_gives_the_single_device_weights(architecture):
     import pathlib

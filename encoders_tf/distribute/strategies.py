@@ -42,7 +42,8 @@ def strategy_from_flag(name="auto", devices=None, tpu=None, cluster_resolver=Non
         name: "auto" (mirrored over all GPUs when there are several, else one device), "default",
             "one_device", "mirrored", "multi_worker" (cluster from $TF_CONFIG, or `cluster_resolver="slurm"`),
             or "tpu".
-        devices: device names for "mirrored" (default: all GPUs, else all logical CPUs).
+        devices: device names for "mirrored" (default: all GPUs, else all logical CPUs); CPUs named beyond
+            the first are made by splitting the CPU (`["/cpu:0", "/cpu:1"]`: two replicas on a CPU host).
         tpu: the TPU name for "tpu" (default $TPU_NAME).
         cluster_resolver: "tf_config" (default) or "slurm" for "multi_worker".
         peer_timeout: for "multi_worker", the seconds a worker waits for all its peers to start before it
@@ -60,6 +61,8 @@ def strategy_from_flag(name="auto", devices=None, tpu=None, cluster_resolver=Non
         from encoders_tf.distribute.multi_worker import multi_worker_strategy
 
         return multi_worker_strategy(cluster_resolver, peer_timeout)
+    if name == "mirrored" and devices:
+        _make_named_cpus(devices)  # before listing devices, which starts TensorFlow
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         name = "mirrored" if len(gpus) > 1 else "one_device"
@@ -71,11 +74,40 @@ def strategy_from_flag(name="auto", devices=None, tpu=None, cluster_resolver=Non
         if gpus and not devices:
             return tf.distribute.MirroredStrategy([d.name for d in gpus])
         devices = devices or [d.name for d in tf.config.list_logical_devices("CPU")]
+        _check_devices_exist(devices)
         # Between CPU devices, the default collective all-reduce can pair up different gradients of the
         # two replicas (seen with Keras' LSTM: a shape-mismatch abort, or silently wrong sums); reducing on
         # one device is exact.
         return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
     return _tpu_strategy(tpu)
+
+
+def _kind_and_index(device):
+    """("CPU", 1) for "/cpu:1", "CPU:1" or "/device:CPU:1"; DistributeError for what is not a device name."""
+    try:
+        spec = tf.DeviceSpec.from_string(device)
+    except ValueError:
+        raise DistributeError(f"--devices: {device!r} is not a device name; accepted: names like /gpu:0 or "
+                              f"/cpu:1, comma-separated") from None
+    return (spec.device_type or "").upper(), spec.device_index or 0
+
+
+def _make_named_cpus(devices):
+    """Splits the CPU so that the CPU devices named exist: `--devices /cpu:0,/cpu:1` on a host without GPUs
+    runs two replicas on two logical CPUs."""
+    indices = [index for kind, index in map(_kind_and_index, devices) if kind == "CPU"]
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if indices and max(indices) + 1 > len(tf.config.get_logical_device_configuration(cpu) or [None]):
+        split_cpu(max(indices) + 1)
+
+
+def _check_devices_exist(devices):
+    """DistributeError naming the devices in `devices` that this host does not have, and those it has."""
+    here = {_kind_and_index(d.name): d.name for d in tf.config.list_logical_devices()}
+    unknown = [name for name in devices if _kind_and_index(name) not in here]
+    if unknown:
+        raise DistributeError(f"--devices: no {', '.join(unknown)} on this host; accepted: "
+                              f"{', '.join(here.values())}")
 
 
 def per_replica_batch(global_batch, strategy):
