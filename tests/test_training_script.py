@@ -7,6 +7,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import encoders_tf  # noqa: F401  registers the layers for loading
@@ -15,14 +16,17 @@ from tests.conftest import write_sentiment_csv
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "training" / "fit_classifier.py"
 
 
-def test_fit_classifier_script_trains_and_saves(tmp_path):
+@pytest.mark.parametrize("flags, replicas", [([], 1), (["--strategy", "mirrored", "--devices", "/cpu:0,/cpu:1"], 2)],
+                         ids=["one-device", "mirrored"])
+def test_fit_classifier_script_trains_and_saves(flags, replicas, tmp_path):
     data = write_sentiment_csv(tmp_path / "tiny.csv", rows=160, classes=3)
     out = tmp_path / "model.keras"
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--dataset", str(data), "--model", "transformer", "--epochs", "4",
-         "--batch-size", "16", "--max-length", "16", "--vocabulary-size", "100", "--out", str(out)],
+         "--batch-size", "16", "--max-length", "16", "--vocabulary-size", "100", "--out", str(out), *flags],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{replicas} replica(s), global batch 16, {16 // replicas} per replica" in result.stdout
     accuracy = float(result.stdout.split("accuracy ")[-1].split()[0])
     assert accuracy > 0.8  # three classes: chance is 0.33
     model = keras.models.load_model(out)

@@ -5,7 +5,8 @@ pick a strategy, build and compile under its scope, fit on token ids with the to
 pipeline (what replicas, XLA and TPUs need), save the text-in model.
 
     python training/fit_classifier.py --dataset tweets --model transformer --epochs 2
-    python training/fit_classifier.py --dataset my_data.csv --model lstm --strategy mirrored --out my_model.keras
+    python training/fit_classifier.py --dataset my_data.csv --model lstm --strategy mirrored \\
+        --devices /cpu:0,/cpu:1 --out my_model.keras
 """
 
 import argparse
@@ -57,11 +58,16 @@ def main():
     parser.add_argument("--vocabulary-size", type=int, default=8000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategy", default="auto", help="auto, one_device, mirrored, multi_worker, tpu")
+    parser.add_argument("--devices", help="for mirrored: comma-separated devices (/cpu:0,/cpu:1 splits the CPU)")
     parser.add_argument("--out", default="fit_classifier.keras")
     args = parser.parse_args()
 
     # First: a multi-worker strategy must set up TensorFlow's collectives before anything runs.
-    strategy = encoders_tf.distribute.strategy_from_flag(args.strategy)
+    devices = args.devices.split(",") if args.devices else None
+    strategy = encoders_tf.distribute.strategy_from_flag(args.strategy, devices=devices)
+    per_replica = encoders_tf.distribute.per_replica_batch(args.batch_size, strategy)  # the batch is global
+    if encoders_tf.distribute.is_chief(strategy):
+        print(f"{strategy.num_replicas_in_sync} replica(s), global batch {args.batch_size}, {per_replica} per replica")
     keras.utils.set_random_seed(args.seed)
     data = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
     vocabulary = train_wordpiece_vocabulary(data.train.texts, args.vocabulary_size)
