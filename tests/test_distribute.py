@@ -1,6 +1,9 @@
 """Strategies from the --strategy flag, and clear errors for what cannot be set up."""
 
 import json
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ import tensorflow as tf
 
 from encoders_tf.cli import main
 from encoders_tf.distribute import DistributeError, per_replica_batch, read_tf_config, strategy_from_flag
+from tests.conftest import write_sentiment_csv
 
 
 def test_auto_on_a_cpu_machine_is_one_device():
@@ -62,11 +66,6 @@ def test_devices_this_host_lacks_are_named():
 
 
 def test_mirrored_over_cpus_named_on_the_command_line(tmp_path):
-    import subprocess
-    import sys
-
-    from tests.conftest import write_sentiment_csv
-
     data = write_sentiment_csv(tmp_path / "tiny.csv", rows=60)
     result = subprocess.run([sys.executable, "-m", "encoders_tf.cli", "train", "--model", "lstm", "--dataset",
                              str(data), "--epochs", "1", "--batch-size", "16", "--vocabulary-size", "80",
@@ -78,10 +77,6 @@ def test_mirrored_over_cpus_named_on_the_command_line(tmp_path):
 
 @pytest.mark.parametrize("architecture", ["transformer", "lstm"])
 def test_mirrored_over_two_cpus_gives_the_single_device_weights(architecture):
-    import pathlib
-    import subprocess
-    import sys
-
     script = pathlib.Path(__file__).with_name("mirrored_vs_single.py")
     result = subprocess.run([sys.executable, str(script), architecture], capture_output=True, text=True,
                             timeout=600)
@@ -95,8 +90,6 @@ def test_mirrored_over_two_cpus_gives_the_single_device_weights(architecture):
 @pytest.mark.parametrize("flags", [["--precision", "mixed_bfloat16"], ["--precision", "mixed_float16"],
                                    ["--jit-compile"]], ids=["bfloat16", "float16", "xla"])
 def test_precision_and_xla_train_with_a_finite_decreasing_loss(flags, tmp_path, capsys):
-    from tests.conftest import write_sentiment_csv
-
     data = write_sentiment_csv(tmp_path / "tiny.csv", rows=120)
     run = tmp_path / "run"
     assert main(["train", "--model", "transformer-tiny", "--dataset", str(data), "--epochs", "3",
