@@ -100,17 +100,14 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
         steps = _steps(dataset)
         iterator = iter(_distribute(strategy, dataset.skip(step)))
         logs, since_backup = {}, 0
-        while step < steps and not model.stop_training:
-            callbacks.on_train_batch_begin(step)
-            try:
-                logs = train_function(iterator)
-            except (StopIteration, tf.errors.OutOfRangeError):  # the dataset was shorter than it said
-                break
-            callbacks.on_train_batch_end(step, logs)
-            step, since_backup = step + 1, since_backup + 1
+        for step, logs in _run_batches(train_function, iterator, step, steps, callbacks.on_train_batch_begin,
+                                       callbacks.on_train_batch_end):
+            since_backup += 1
             if backup and backup_every and since_backup >= backup_every:
                 save(epoch, step)
                 since_backup = 0
+            if model.stop_training:
+                break
         epoch_logs = _metrics_or(model, logs)
         if validation_data is not None:
             logs = _evaluate(model, test_function, validation, validation_steps, callbacks)
@@ -186,19 +183,28 @@ def _steps(dataset, what="the training dataset"):
     return count if count >= 0 else np.inf
 
 
+def _run_batches(step_function, iterator, step, steps, on_batch_begin, on_batch_end):
+    """Runs `step_function` on the iterator's next batches, from batch `step` until batch `steps` or the data's
+    end, between the batch callbacks; yields (batches done, that step's logs) after each."""
+    while step < steps:
+        on_batch_begin(step)
+        try:
+            logs = step_function(iterator)
+        except (StopIteration, tf.errors.OutOfRangeError):  # the dataset was shorter than it said
+            return
+        on_batch_end(step, logs)
+        step += 1
+        yield step, logs
+
+
 def _evaluate(model, test_function, dataset, steps, callbacks):
     """The validation logs of one pass over a distributed dataset, with the on_test_* callbacks."""
     callbacks.on_test_begin()
     model.reset_metrics()
-    iterator, logs, step = iter(dataset), {}, 0
-    while step < steps:
-        callbacks.on_test_batch_begin(step)
-        try:
-            logs = test_function(iterator)
-        except (StopIteration, tf.errors.OutOfRangeError):  # the dataset was shorter than it said
-            break
-        callbacks.on_test_batch_end(step, logs)
-        step += 1
+    logs = {}
+    for _, logs in _run_batches(test_function, iter(dataset), 0, steps, callbacks.on_test_batch_begin,
+                                callbacks.on_test_batch_end):
+        pass
     logs = _metrics_or(model, logs)
     callbacks.on_test_end(logs)
     return logs
