@@ -1,7 +1,7 @@
 """Training throughput under tf.distribute: one device vs mirrored over two logical CPUs vs two workers.
 
 For the small Transformer and the LSTM of `make demo`, trains on SST-2 (global batch 64, texts padded to 64
-tokens so every step does the same work) with `encoders_tf.training_loop.fit`, the loop every training
+tokens so every step does the same work) with `encoders_tf.training.loop.fit`, the loop every training
 command uses, and times the steps after a warm-up epoch (tracing excluded). The setups:
 
 - single: one device (`--strategy one_device`);
@@ -44,9 +44,9 @@ def worker(args):
     from encoders_tf.config import EncoderConfig
     from encoders_tf.data import load_dataset
     from encoders_tf.encoders import build_encoder
-    from encoders_tf.tasks import build_classifier, compile_classifier, token_ids_model, tokenize_dataset
+    from encoders_tf.tasks import TextClassifier
     from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
-    from encoders_tf.training_loop import fit
+    from encoders_tf.training.loop import fit
 
     examples = (args.warmup_steps + args.steps) * args.batch_size
     train = load_dataset("sst2", data_dir=args.data_dir).train
@@ -56,13 +56,14 @@ def worker(args):
     with strategy.scope():
         keras.utils.set_random_seed(0)
         config = EncoderConfig.preset(args.model, vocabulary_size=len(vocabulary), max_length=64)
-        model = build_classifier(tokenizer, build_encoder(config, name="encoder"), 2)
-        trainable = compile_classifier(token_ids_model(model), 1e-3)
+        model = TextClassifier(tokenizer, build_encoder(config), 2)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=model.default_loss(),
+                      metrics=model.default_metrics())
 
     def epoch_data(epoch):  # epoch 0 warms up (traces), epoch 1 is timed
         start, steps = (0, args.warmup_steps) if epoch == 0 else (args.warmup_steps, args.steps)
         batches = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(args.batch_size, drop_remainder=True)
-        return tokenize_dataset(batches.skip(start).take(steps), tokenizer).prefetch(tf.data.AUTOTUNE)
+        return model.tokenize_dataset(batches.skip(start).take(steps)).prefetch(tf.data.AUTOTUNE)
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -72,7 +73,7 @@ def worker(args):
             self.seconds = time.perf_counter() - self.started
 
     timer = EpochTimer()
-    fit(trainable, epoch_data, epochs=2, callbacks=[timer], verbose=0)
+    fit(model, epoch_data, epochs=2, callbacks=[timer], verbose=0)
     if is_chief(strategy):
         print(json.dumps({"seconds": timer.seconds, "steps": args.steps,
                           "examples": args.steps * args.batch_size}), flush=True)

@@ -1,6 +1,7 @@
 """`encoders-tf`: train, evaluate, convert, export, check-serving, serve and demo, thin over the package's modules.
 
 Exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback), 1 a failure while running.
+Every subcommand imports what it needs when it runs, so `--help` answers at once.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ import argparse
 import json
 import sys
 
+from encoders_tf.errors import EncodersError, InputError
 
-class UsageError(Exception):
-    """Bad usage or input: reported in one line, exit code 2."""
+
+class UsageError(InputError):
+    """Bad command-line usage: reported in one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -19,71 +22,129 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _number(convert, accepted, description):
+    """An argparse type: `convert(text)`, refused with "must be DESCRIPTION, got 'TEXT'" unless `accepted`."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accepted(value):
+            raise argparse.ArgumentTypeError(f"must be {description}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+_positive_int = _number(int, lambda value: value > 0, "a positive integer")
+_positive_float = _number(float, lambda value: value > 0, "a positive number")
+_non_negative_float = _number(float, lambda value: value >= 0, "a number >= 0")
+_fraction = _number(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
+_port = _number(int, lambda value: 0 <= value <= 65535, "a port number from 0 to 65535 (0: any free port)")
 
 
 def _add_data_arguments(parser, dataset_help):
     parser.add_argument("--dataset", help=dataset_help)
     parser.add_argument("--data-dir", help="where data files are found (default: $ENCODERS_TF_DATA)")
     parser.add_argument("--text-column", help="text column of a CSV/TSV/JSONL file (default: text)")
+    parser.add_argument("--text-pair-column", help="second text column of a CSV/TSV/JSONL file: classify pairs")
     parser.add_argument("--label-column", help="label column of a CSV/TSV/JSONL file (default: label)")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="skip and count malformed rows instead of stopping at the first")
 
 
+def _add_run_arguments(parser):
+    """Where and how a training command runs: strategy, precision, XLA, backups."""
+    parser.add_argument("--strategy", default="auto", help="tf.distribute strategy: auto (default), default, "
+                        "one_device, mirrored, multi_worker ($TF_CONFIG), tpu")
+    parser.add_argument("--tpu", help="Cloud TPU name for --strategy tpu (default: $TPU_NAME, else this TPU VM's)")
+    parser.add_argument("--cluster-resolver", choices=["tf_config", "slurm"], default="tf_config",
+                        help="where --strategy multi_worker finds its cluster: $TF_CONFIG (default) or Slurm")
+    parser.add_argument("--devices", help="comma-separated devices for --strategy mirrored (default: all GPUs, "
+                        "else the CPU; /cpu:0,/cpu:1 splits the CPU into two replicas)")
+    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"],
+                        help="Keras dtype policy (mixed_float16 gets loss scaling; softmax and logits stay float32)")
+    parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
+    parser.add_argument("--backup-every", type=_positive_int, default=100, metavar="N",
+                        help="back up the run every N steps, besides every epoch end, in OUT/backup; started "
+                             "again, the same command resumes there (default: 100)")
+
+
 def build_parser():
-    from encoders_tf.config import PRESETS
+    from encoders_tf.config import PRESETS  # no TensorFlow import
 
     parser = _Parser(prog="encoders-tf", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a text classifier (resumes from its backup after a kill)")
-    train.add_argument("--model", default="lstm", choices=list(PRESETS), help="encoder (default: lstm)")
-    _add_data_arguments(train, "tweets (default), sst2, imdb, or a .csv/.tsv/.jsonl file")
+    train.add_argument("--task", default="classify", choices=["classify", "tokens"],
+                       help="classify: one label per text or pair of texts (default); tokens: one tag per word "
+                            "(named entities), data in the CoNLL layout")
+    train.add_argument("--model", help="encoder preset (default: lstm; bilstm with --task tokens)",
+                       choices=list(PRESETS), metavar="{" + ",".join(PRESETS) + "}")
+    _add_data_arguments(train, "tweets (default), sst2, imdb, mrpc, or a .csv/.tsv/.jsonl file; with --task tokens: "
+                               "conll2003 (default) or a file of `word TAG` lines")
     train.add_argument("--epochs", type=_positive_int, default=3)
     train.add_argument("--batch-size", type=_positive_int, default=64)
-    train.add_argument("--max-length", type=_positive_int, default=64, help="tokens per text, specials included")
+    train.add_argument("--max-length", type=_positive_int,
+                       help="tokens per text, specials included (default: 64; 128 with --task tokens)")
     train.add_argument("--learning-rate", type=_positive_float,
-                       help="Adam learning rate (default: 1e-3 for LSTM, 5e-4 for Transformer)")
+                       help="(peak) learning rate (default: 1e-3 LSTM, 5e-4 Transformer, 3e-5 with --init)")
     train.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="WordPiece vocabulary size")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
     train.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
-    train.add_argument("--strategy", default="auto", help="tf.distribute strategy: auto (default), default, "
-                       "one_device, mirrored, multi_worker ($TF_CONFIG), tpu")
-    train.add_argument("--tpu", help="Cloud TPU name for --strategy tpu (default: $TPU_NAME, else this TPU VM's)")
-    train.add_argument("--cluster-resolver", choices=["tf_config", "slurm"], default="tf_config",
-                       help="where --strategy multi_worker finds its cluster: $TF_CONFIG (default) or Slurm")
-    train.add_argument("--devices", help="comma-separated devices for --strategy mirrored (default: all GPUs, "
-                       "else the CPU; /cpu:0,/cpu:1 splits the CPU into two replicas)")
-    train.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"],
-                       help="Keras dtype policy (mixed_float16 gets loss scaling; softmax and logits stay float32)")
-    train.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
-    train.add_argument("--backup-every", type=_positive_int, default=100, metavar="N",
-                       help="back up the run every N steps, besides every epoch end, in OUT/backup; started "
-                            "again, the same command resumes there (default: 100)")
-    train.add_argument("--init", help="fine-tune a converted checkpoint (the --out of `encoders-tf convert`) "
-                                      "instead of training --model from scratch")
+    _add_run_arguments(train)
+    train.add_argument("--init", metavar="RUN_DIR",
+                       help="fine-tune the tokenizer and encoder of a run directory (of `train`, `pretrain` or "
+                            "`convert`) instead of training --model from scratch")
+    tuning = train.add_argument_group(
+        "fine-tuning recipe", "AdamW with linear warm-up and linear decay to zero, no weight decay on biases and "
+        "normalization weights, global gradient clipping: on with --init, or when any of these is given")
+    tuning.add_argument("--warmup", type=_fraction, help="fraction of the steps spent warming up (default: 0.1)")
+    tuning.add_argument("--weight-decay", type=_non_negative_float, help="AdamW weight decay (default: 0.01)")
+    tuning.add_argument("--clip-norm", type=_non_negative_float,
+                        help="clip the global gradient norm (default: 1.0; 0: no clipping)")
+    train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
+                       help="stop after PATIENCE epochs without a better validation accuracy; the best epoch's "
+                            "weights are kept")
+
+    pretrain = commands.add_parser("pretrain", help="pretrain an encoder from scratch with masked-LM (resumes "
+                                                    "from its backup after a kill); `train --init OUT` fine-tunes it")
+    pretrain.add_argument("--model", default="transformer", choices=list(PRESETS),
+                          metavar="{" + ",".join(PRESETS) + "}", help="encoder preset (default: transformer)")
+    pretrain.add_argument("--init", metavar="RUN_DIR", help="continue pretraining the tokenizer and encoder of a "
+                                                            "pretrained or converted run")
+    source = pretrain.add_argument_group("text (one source)")
+    source.add_argument("--dataset", help="a named data set's texts, e.g. imdb")
+    source.add_argument("--split", default="train", help="its splits, comma-separated (default: train; e.g. "
+                                                          "unsup,train)")
+    source.add_argument("--text-file", help="a text file, one document a line")
+    source.add_argument("--text-dir", help="a directory of .txt files, one document a file")
+    pretrain.add_argument("--data-dir", help="where data files are found (default: $ENCODERS_TF_DATA)")
+    pretrain.add_argument("--max-documents", type=_positive_int, help="keep the first N documents (quick runs)")
+    pretrain.add_argument("--held-out", type=_fraction, default=0.05,
+                          help="share of the documents held out for masked accuracy and perplexity (default: 0.05)")
+    pretrain.add_argument("--max-length", type=_positive_int, default=128,
+                          help="window length in tokens; long documents give several windows (default: 128)")
+    pretrain.add_argument("--vocabulary-size", type=_positive_int, default=8000,
+                          help="WordPiece vocabulary trained on the text (default: 8000)")
+    pretrain.add_argument("--epochs", type=_positive_int, default=1)
+    pretrain.add_argument("--batch-size", type=_positive_int, default=32)
+    pretrain.add_argument("--learning-rate", type=_positive_float,
+                          help="peak learning rate (default: 5e-4 Transformer, 1e-3 LSTM, 3e-5 with --init)")
+    pretrain.add_argument("--warmup", type=_fraction, default=0.1, help="fraction of steps warming up (0.1)")
+    pretrain.add_argument("--weight-decay", type=_non_negative_float, default=0.01, help="AdamW weight decay (0.01)")
+    pretrain.add_argument("--clip-norm", type=_non_negative_float, default=1.0,
+                          help="clip the global gradient norm (1.0; 0: no clipping)")
+    pretrain.add_argument("--mask-rate", type=_fraction, default=0.15,
+                          help="share of each window's tokens predicted: 80%% [MASK], 10%% random, 10%% kept (0.15)")
+    pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--out", help="run directory (default: runs/pretrain-MODEL-SOURCE)")
+    _add_run_arguments(pretrain)
 
     evaluate = commands.add_parser("evaluate", help="print a trained model's metrics as JSON")
-    evaluate.add_argument("--model", required=True, help="a run directory written by `encoders-tf train`")
+    evaluate.add_argument("--model", required=True, help="a run directory of `encoders-tf train` (either task)")
     _add_data_arguments(evaluate, "data set or file (default: the one the model was trained on)")
     evaluate.add_argument("--split", default="test", choices=["train", "validation", "test"],
                           help="split of a named data set (default: test); a file is evaluated whole")
@@ -91,14 +152,14 @@ def build_parser():
 
     convert = commands.add_parser("convert", help="import a Hugging Face checkpoint directory")
     convert.add_argument("--from-hf", required=True, help="config.json + model.safetensors + tokenizer files")
-    convert.add_argument("--out", required=True, help="directory for encoder.keras and encoder_config.json")
+    convert.add_argument("--out", required=True, help="run directory to write (model.keras, run.json, vocab)")
     convert.add_argument("--pooling", choices=["cls", "mean", "max"], help="pooled_output (default: the family's)")
     convert.add_argument("--normalize", action="store_true", help="L2-normalize pooled_output (sentence embeddings)")
     convert.add_argument("--max-length", type=_positive_int, help="tokens per text (default: the model's, <= 512)")
 
     export = commands.add_parser("export", help="export a SavedModel for TensorFlow Serving")
     export.add_argument("--model", required=True,
-                        help="a run directory of `encoders-tf train`, or the --out of `encoders-tf convert`")
+                        help="a run directory (of `encoders-tf train`, `pretrain` or `convert`)")
     export.add_argument("--name", help="model name under the base path (default: the run directory's name)")
     export.add_argument("--base", default="saved_models", help="model base path root (default: saved_models)")
     export.add_argument("--keep", type=_positive_int, help="keep only the newest N versions of this model")
@@ -110,7 +171,7 @@ def build_parser():
     serve = commands.add_parser("serve", help="serve the models in BASE/models.config over TF Serving's REST API")
     serve.add_argument("--base", default="saved_models", help="model base path root (default: saved_models)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=_positive_int, default=8501, help="REST port (default: 8501)")
+    serve.add_argument("--port", type=_port, default=8501, help="REST port (default: 8501; 0: any free port)")
     serve.add_argument("--engine", choices=["embedded", "tfserving"], default="embedded",
                        help="embedded: this package's server (default); tfserving: run tensorflow_model_server")
 
@@ -125,47 +186,75 @@ def build_parser():
 
 
 def _train(args):
-    from encoders_tf.trainer import TrainOptions, train_classifier
+    common = dict(
+        model=args.model or ("bilstm" if args.task == "tokens" else "lstm"), data_dir=args.data_dir,
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        vocabulary_size=args.vocabulary_size, seed=args.seed, max_examples=args.max_examples, out=args.out,
+        init=args.init, warmup=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
+        strategy=args.strategy, devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
+        cluster_resolver=args.cluster_resolver, precision=args.precision, backup_every=args.backup_every)
+    if args.task == "tokens":
+        from encoders_tf.training.tagging import TagOptions, train_tagger
 
-    options = TrainOptions(
-        model=args.model, dataset=args.dataset or "tweets", data_dir=args.data_dir,
-        text_column=args.text_column, label_column=args.label_column, skip_bad_rows=args.skip_bad_rows,
-        epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
-        learning_rate=args.learning_rate, vocabulary_size=args.vocabulary_size, seed=args.seed,
-        max_examples=args.max_examples, out=args.out, init=args.init, strategy=args.strategy,
-        devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
+        unused = [flag for flag, value in (("--text-column", args.text_column), ("--label-column", args.label_column),
+                                           ("--text-pair-column", args.text_pair_column),
+                                           ("--skip-bad-rows", args.skip_bad_rows), ("--jit-compile", args.jit_compile),
+                                           ("--early-stopping", args.early_stopping)) if value]
+        if unused:
+            raise UsageError(f"{', '.join(unused)} do not apply to --task tokens (accepted there: --dataset, "
+                             f"--max-length and the training options)")
+        options = TagOptions(dataset=args.dataset or "conll2003", max_length=args.max_length or 128, **common)
+        run = train_tagger(options)
+    else:
+        from encoders_tf.training.classifier import TrainOptions, train_classifier
+
+        options = TrainOptions(
+            dataset=args.dataset or "tweets", text_column=args.text_column, text_pair_column=args.text_pair_column,
+            label_column=args.label_column, skip_bad_rows=args.skip_bad_rows, max_length=args.max_length or 64,
+            early_stopping=args.early_stopping, jit_compile=args.jit_compile, **common)
+        run = train_classifier(options)
+    print(json.dumps({"run_dir": str(options.run_dir()), **_summary(run["test_metrics"])}, indent=2))
+    _leave_quietly()
+
+
+def _summary(metrics):
+    """The metrics a terminal shows (per-type entity figures stay in metrics.json)."""
+    return {key: value for key, value in metrics.items() if key != "per_type"}
+
+
+def _pretrain(args):
+    from encoders_tf.training.pretrain import PretrainOptions, pretrain
+
+    sources = [flag for flag, value in (("--dataset", args.dataset), ("--text-file", args.text_file),
+                                        ("--text-dir", args.text_dir)) if value]
+    if len(sources) != 1:
+        raise UsageError(f"pretrain takes exactly one text source, got {len(sources)} ({', '.join(sources) or 'none'}); "
+                         f"accepted: --dataset NAME [--split unsup,train], --text-file FILE or --text-dir DIR")
+    options = PretrainOptions(
+        model=args.model, init=args.init, dataset=args.dataset, split=args.split, text_file=args.text_file,
+        text_dir=args.text_dir, data_dir=args.data_dir, max_documents=args.max_documents, held_out=args.held_out,
+        max_length=args.max_length, vocabulary_size=args.vocabulary_size, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, warmup=args.warmup,
+        weight_decay=args.weight_decay, clip_norm=args.clip_norm, mask_rate=args.mask_rate, seed=args.seed,
+        out=args.out, strategy=args.strategy, devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
         cluster_resolver=args.cluster_resolver, precision=args.precision, jit_compile=args.jit_compile,
         backup_every=args.backup_every)
-    run = train_classifier(options)
-    print(json.dumps({"run_dir": str(options.run_dir()), **run["test_metrics"]}, indent=2))
+    run = pretrain(options)
+    print(json.dumps({"run_dir": str(options.run_dir()), **run["held_out_metrics"], "ms_per_step": run["ms_per_step"]},
+                     indent=2))
+    _leave_quietly()
 
 
-def _load_run(path):
-    from encoders_tf.trainer import load_run
+def _leave_quietly():
+    """A multi-worker run that went well ends without TensorFlow's error lines on any worker."""
+    if "tensorflow" in sys.modules:
+        from encoders_tf.distribute import leave_quietly
 
-    try:
-        return load_run(path)
-    except FileNotFoundError as error:
-        raise UsageError(str(error)) from None
-
-
-def _load_exportable(path):
-    """(Keras model, class names or None, config dict) of a training run or of a converted checkpoint."""
-    import pathlib
-
-    from encoders_tf.checkpoints import ENCODER_FILE, build_text_encoder, load_converted
-
-    if (pathlib.Path(path) / ENCODER_FILE).is_file():
-        tokenizer, encoder, config = load_converted(path)
-        return build_text_encoder(tokenizer, encoder), None, {"encoder_config": config.to_dict()}
-    model, run = _load_run(path)
-    config = {key: run[key] for key in ("encoder_config", "options", "dataset", "class_names", "test_metrics")}
-    return model, run["class_names"], config
+        leave_quietly()
 
 
 def _convert(args):
-    from encoders_tf.checkpoints import (CheckpointError, UnsupportedCheckpoint, load_hf_encoder, read_hf_config,
-                                        save_converted)
+    from encoders_tf.checkpoints import load_hf_encoder, read_hf_config, save_converted
     from encoders_tf.checkpoints.hf_tokenizer import tokenizer_from_hf
 
     overrides = {"normalize_pooled": True} if args.normalize else {}
@@ -175,8 +264,8 @@ def _convert(args):
         encoder, config = load_hf_encoder(args.from_hf, **overrides)
         model_type = read_hf_config(args.from_hf)["model_type"]
         tokenizer = tokenizer_from_hf(args.from_hf, args.max_length or min(config.max_length, 512), model_type)
-    except (CheckpointError, UnsupportedCheckpoint) as error:
-        raise UsageError(str(error)) from None
+    except FileNotFoundError as error:
+        raise UsageError(f"--from-hf {args.from_hf}: {error}") from None
     out = save_converted(tokenizer, encoder, config, args.out, source=args.from_hf)
     print(json.dumps({"out": str(out), "parameters": int(encoder.count_params()),
                       "vocabulary_size": tokenizer.vocabulary_size, "max_length": tokenizer.max_length,
@@ -184,24 +273,47 @@ def _convert(args):
 
 
 def _evaluate(args):
-    from encoders_tf.data import DATASETS, load_dataset, load_file
-    from encoders_tf.trainer import evaluate_split
+    from encoders_tf.tasks import TextClassifier, TokenClassifier
+    from encoders_tf.training.runs import load_run, read_run_info
 
-    model, run = _load_run(args.model)
+    if read_run_info(args.model).get("task") == "TokenClassifier":
+        from encoders_tf.data.tagging import load_tagged_dataset
+        from encoders_tf.training.tagging import evaluate_tagger
+
+        model, run = load_run(args.model, TokenClassifier)
+        options = run["options"]
+        dataset = args.dataset or options["dataset"]
+        data = load_tagged_dataset(dataset, data_dir=args.data_dir or options["data_dir"], seed=options["seed"])
+        if list(data.tag_names) != list(model.tag_names):
+            raise UsageError(f"{dataset} has the tags {list(data.tag_names)}, the model {args.model} knows "
+                             f"{list(model.tag_names)}")
+        metrics, _ = evaluate_tagger(model, data.split(args.split), args.batch_size)
+        print(json.dumps({"model": args.model, "dataset": dataset, "split": args.split, **_summary(metrics)},
+                         indent=2))
+        return
+    from encoders_tf.data import DATASETS, load_dataset, load_file
+    from encoders_tf.training.classifier import evaluate_split
+
+    model, run = load_run(args.model, TextClassifier)
     options = run["options"]
     dataset = args.dataset or options["dataset"]
+    pair_column = args.text_pair_column or (None if args.dataset else options.get("text_pair_column"))
     if dataset in DATASETS:
         data = load_dataset(dataset, data_dir=args.data_dir or options["data_dir"], seed=options["seed"],
                             skip_bad_rows=args.skip_bad_rows)
         split, split_name = data.split(args.split), args.split
     else:
-        split = load_file(dataset, text_column=args.text_column, label_column=args.label_column,
+        split = load_file(dataset, text_column=args.text_column or options.get("text_column"),
+                          text_pair_column=pair_column, label_column=args.label_column or options.get("label_column"),
                           skip_bad_rows=args.skip_bad_rows)
         split_name = "file"
-    num_classes = len(run["class_names"])
-    if len(split.labels) and split.labels.max() >= num_classes:
+    if split.has_pairs != model.text_pair:
+        raise UsageError(f"{args.model} classifies {'pairs of texts' if model.text_pair else 'single texts'}, but "
+                         f"{dataset} holds {'pairs' if split.has_pairs else 'single texts'}"
+                         f"{' (give --text-pair-column)' if model.text_pair else ''}")
+    if len(split.labels) and split.labels.max() >= model.num_classes:
         raise UsageError(f"{dataset}: label {int(split.labels.max())} is out of range for this model, "
-                         f"which knows {num_classes} classes (0..{num_classes - 1})")
+                         f"which knows {model.num_classes} classes (0..{model.num_classes - 1})")
     metrics, _ = evaluate_split(model, split, args.batch_size)
     print(json.dumps({"model": args.model, "dataset": dataset, "split": split_name, **metrics}, indent=2))
 
@@ -210,14 +322,17 @@ def _export(args):
     import pathlib
 
     from encoders_tf.export import check_export, check_model_name, check_servable, export_for_serving
+    from encoders_tf.training.runs import load_run
 
     name = args.name or pathlib.Path(args.model).resolve().name
     try:
         check_model_name(name)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    model, class_names, config = _load_exportable(args.model)
-    path = export_for_serving(model, name, args.base, class_names=class_names, config=config, keep=args.keep)
+    model, run = load_run(args.model)
+    config = {key: run[key] for key in ("task", "encoder_config", "options", "dataset", "class_names", "tag_names",
+                                        "test_metrics", "source") if key in run}
+    path = export_for_serving(model, name, args.base, config=config, keep=args.keep)
     report = check_servable(path)
     difference = check_export(model, path)
     print(json.dumps({"name": name, "path": str(path), "serving_check": "ok",
@@ -248,12 +363,9 @@ def _serve(args):
 
     config = pathlib.Path(args.base).resolve() / MODELS_CONFIG
     if args.engine == "embedded":
-        from encoders_tf.serving import ServeError, main_serve
+        from encoders_tf.serving import main_serve
 
-        try:
-            return main_serve(args.base, args.host, args.port)
-        except ServeError as error:
-            raise UsageError(str(error)) from None
+        return main_serve(args.base, args.host, args.port)
     binary = shutil.which("tensorflow_model_server")
     if binary is None:
         raise UsageError("--engine tfserving: tensorflow_model_server is not installed (not on PATH); use the "
@@ -271,28 +383,19 @@ def _demo(args):
              max_examples=args.max_examples)
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "convert": _convert, "export": _export,
+COMMANDS = {"train": _train, "pretrain": _pretrain, "evaluate": _evaluate, "convert": _convert, "export": _export,
             "check-serving": _check_serving, "serve": _serve, "demo": _demo}
 
 
 def main(argv=None):
-    from encoders_tf.backup import BackupError
-    from encoders_tf.data import DataError
-    from encoders_tf.distribute import DistributeError, PeerLostError
-    from encoders_tf.export import ServingCheckError
-
+    """Runs `encoders-tf`; returns the exit code: 0, 2 for bad usage or input, 1 for a failure while running."""
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
-    except (UsageError, DataError, DistributeError, BackupError) as error:
-        print(f"encoders-tf: error: {error}", file=sys.stderr)
-        return 2
-    except PeerLostError as error:  # a failure while running, not bad usage
-        print(f"encoders-tf: error: {error}", file=sys.stderr)
-        return 1
-    except ServingCheckError as error:
-        print(f"encoders-tf: not servable: {error}", file=sys.stderr)
-        return 1
+    except EncodersError as error:  # the package's one error type: one line, never a traceback
+        label = "not servable" if type(error).__name__ == "ServingCheckError" else "error"
+        print(f"encoders-tf: {label}: {error}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         return 130
     return 0

@@ -8,6 +8,10 @@ import pytest  # noqa: E402
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+# Scripts the tests run in processes of their own: never import them into the test process (mirrored_vs_single.py
+# splits the CPU when imported), as `--doctest-modules` would.
+collect_ignore = ["mirrored_vs_single.py", "multi_worker_train.py"]
+
 
 @pytest.fixture(autouse=True)
 def _seeded():

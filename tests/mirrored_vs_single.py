@@ -2,7 +2,7 @@
 
     python tests/mirrored_vs_single.py transformer|lstm [fit|loop]
 
-`fit` trains with Keras' model.fit (the default), `loop` with encoders_tf.training_loop.fit. Run as a script:
+`fit` trains with Keras' model.fit (the default), `loop` with encoders_tf.training.loop.fit. Run as a script:
 the CPU must be split before TensorFlow starts, which a pytest process has already done.
 """
 
@@ -20,9 +20,9 @@ import tensorflow as tf  # noqa: E402
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.distribute import strategy_from_flag  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
-from encoders_tf.tasks import build_classifier, token_ids_model, tokenize_dataset  # noqa: E402
+from encoders_tf.tasks import TextClassifier  # noqa: E402
 from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary  # noqa: E402
-from encoders_tf.training_loop import fit  # noqa: E402
+from encoders_tf.training.loop import fit  # noqa: E402
 
 TEXTS = [f"the film was {w} and the plot {v}" for w in ("good", "bad", "dull", "great") for v in ("moved", "sat")] * 8
 LABELS = np.array([i % 2 for i in range(len(TEXTS))])
@@ -36,22 +36,20 @@ def train(strategy_name, architecture, initial_weights, trainer):
         preset = "lstm" if architecture == "lstm" else "transformer-tiny"
         config = EncoderConfig.preset(preset, vocabulary_size=len(vocabulary), max_length=16, dropout=0.0,
                                       **({} if architecture == "lstm" else {"attention_dropout": 0.0}))
-        model = build_classifier(WordPieceTokenizer(vocabulary, max_length=16, name="tokenizer"),
-                                 build_encoder(config, name="encoder"), 2, dropout=0.0)
+        model = TextClassifier(WordPieceTokenizer(vocabulary, max_length=16), build_encoder(config), 2, dropout=0.0)
+        model.build()
         if initial_weights is not None:
             model.set_weights(initial_weights)
         # Plain SGD: Adam's first steps move each weight by about ±lr whatever the gradient's size, so
         # rounding-level differences in near-zero gradients would flip whole steps and hide real ones.
-        core = token_ids_model(model)
-        core.compile(optimizer=keras.optimizers.SGD(0.05), loss="binary_crossentropy")
+        model.compile(optimizer=keras.optimizers.SGD(0.05), loss="binary_crossentropy")
     start = [w.copy() for w in model.get_weights()]
-    tokenizer = model.get_layer("tokenizer")
     data = tf.data.Dataset.from_tensor_slices((TEXTS, LABELS)).batch(16)  # global batch 16, 4 steps
-    data = tokenize_dataset(data, tokenizer)
+    data = model.tokenize_dataset(data)
     if trainer == "loop":
-        history = fit(core, data, validation_data=data, epochs=2, verbose=0)
+        history = fit(model, data, validation_data=data, epochs=2, verbose=0)
     else:
-        history = core.fit(data, validation_data=data, epochs=2, verbose=0, shuffle=False)
+        history = model.fit(data, validation_data=data, epochs=2, verbose=0, shuffle=False)
     return start, model.get_weights(), history.history, strategy.num_replicas_in_sync
 
 

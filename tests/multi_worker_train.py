@@ -6,8 +6,9 @@ After training, this process (every worker, not only the chief) writes to $WEIGH
 weights and the loss Keras reported after each step (`step_loss`). With $NO_DROPOUT set, the classifier is
 built without dropout, so that runs over different numbers of replicas can be compared step for step
 (each replica draws its own dropout masks). With $PAUSE_AT="EPOCH:STEP" (0-based), the process stops
-after that step of that epoch, writes $PAUSE_FILE and sleeps, for a test to kill it there. Exits with the
-CLI's exit code.
+after that step of that epoch, writes $PAUSE_FILE and sleeps, for a test to kill it there. With
+$LINGER_SECONDS, it waits that long after training before it finishes (a slow worker at the end). Exits with
+the CLI's exit code.
 """
 
 import dataclasses
@@ -18,7 +19,9 @@ import time
 import keras
 import numpy as np
 
-from encoders_tf import cli, trainer
+from encoders_tf import cli
+from encoders_tf.training import classifier as trainer
+from encoders_tf.training import driver
 
 
 class StepLosses(keras.callbacks.Callback):
@@ -46,20 +49,29 @@ def dumping_weights(fit):
     return fit_and_dump
 
 
-def without_dropout(build_encoder, build_classifier):
+def without_dropout(build_encoder, text_classifier):
     def encoder(config, **kwargs):
         return build_encoder(dataclasses.replace(config, dropout=0.0, attention_dropout=0.0), **kwargs)
 
     def classifier(*args, **kwargs):
-        return build_classifier(*args, **kwargs, dropout=0.0)
+        return text_classifier(*args, **{**kwargs, "dropout": 0.0})
     return encoder, classifier
 
 
+def lingering(train_classifier, seconds):
+    def train_and_linger(*args, **kwargs):
+        run = train_classifier(*args, **kwargs)
+        time.sleep(seconds)
+        return run
+    return train_and_linger
+
+
 def main(argv):
-    trainer.fit = dumping_weights(trainer.fit)
+    driver.fit = dumping_weights(driver.fit)
+    if os.environ.get("LINGER_SECONDS"):
+        trainer.train_classifier = lingering(trainer.train_classifier, float(os.environ["LINGER_SECONDS"]))
     if os.environ.get("NO_DROPOUT"):
-        trainer.build_encoder, trainer.build_classifier = without_dropout(trainer.build_encoder,
-                                                                          trainer.build_classifier)
+        driver.build_encoder, trainer.TextClassifier = without_dropout(driver.build_encoder, trainer.TextClassifier)
     return cli.main(argv)
 
 

@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch", reason="needs torch (make installs torch==2
 transformers = pytest.importorskip("transformers", reason="needs transformers (the dev extra)")
 
 
+@pytest.mark.slow  # parity with Hugging Face
 @pytest.mark.parametrize("family", FAMILIES)
 def test_random_model_of_each_family_matches_hugging_face(family, tmp_path):
     model = save_random_model(family, tmp_path)
@@ -67,6 +68,7 @@ def minilm():
     return encoder, tokenizer, hf_tokenizer, hf_model
 
 
+@pytest.mark.slow  # parity, real data
 def test_minilm_token_ids_equal_hugging_face_on_all_sst2_dev_sentences(minilm):
     _, tokenizer, hf_tokenizer, _ = minilm
     sentences = _sst2_dev()
@@ -76,6 +78,7 @@ def test_minilm_token_ids_equal_hugging_face_on_all_sst2_dev_sentences(minilm):
     assert len(sentences) == 872 and mismatched == []
 
 
+@pytest.mark.slow  # parity, real data
 def test_minilm_outputs_and_sentence_embeddings_equal_hugging_face(minilm):
     encoder, tokenizer, hf_tokenizer, hf_model = minilm
     sentences = _sst2_dev()
@@ -149,6 +152,7 @@ def test_from_hf_needs_tokenizer_files(tmp_path):
         from_hf(path)
 
 
+@pytest.mark.slow  # trains and exports
 def test_convert_fine_tune_and_export_from_the_command_line(tmp_path, capsys):
     from encoders_tf.cli import main
     from tests.conftest import write_sentiment_csv
@@ -191,6 +195,7 @@ PUBLISHED_BASE_SHAPES = {  # our preset -> the Hugging Face config of the publis
 }
 
 
+@pytest.mark.slow  # base-size models
 @pytest.mark.parametrize("preset", PUBLISHED_BASE_SHAPES)
 def test_presets_have_the_published_parameter_counts(preset):
     from encoders_tf.config import PRESETS

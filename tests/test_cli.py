@@ -66,6 +66,7 @@ def test_console_script_exits_2_without_a_traceback():
     assert "Traceback" not in result.stderr and "'gru'" in result.stderr
 
 
+@pytest.mark.slow  # trains and exports
 def test_train_evaluate_export_on_a_small_file(tmp_path, capsys):
     data = write_sentiment_csv(tmp_path / "reviews.csv", rows=200)
     run_dir = tmp_path / "run"

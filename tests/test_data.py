@@ -102,6 +102,7 @@ def test_tweets_from_a_data_dir_first(tmp_path, tweets_file):
 
 # --- sst2 and imdb from ../shared/data -----------------------------------------------------------------
 
+@pytest.mark.slow  # real data
 def test_sst2_from_shared_data():
     _needs(SHARED_DATA / "sst2" / "train.tsv")
     data = load_dataset("sst2", data_dir=str(SHARED_DATA))
@@ -112,6 +113,7 @@ def test_sst2_from_shared_data():
     assert np.bincount(data.test.labels).tolist() == [428, 444]
 
 
+@pytest.mark.slow  # real data
 def test_imdb_from_shared_data():
     _needs(SHARED_DATA / "imdb" / "test.csv.gz")
     data = load_dataset("imdb", data_dir=str(SHARED_DATA))
@@ -122,6 +124,7 @@ def test_imdb_from_shared_data():
     assert 0.3 < data.test.labels[:1000].mean() < 0.7  # shipped sorted by label; the splits come shuffled
 
 
+@pytest.mark.slow  # real data
 def test_data_dir_from_the_environment(monkeypatch):
     _needs(SHARED_DATA / "sst2" / "dev.tsv")
     monkeypatch.setenv("ENCODERS_TF_DATA", str(SHARED_DATA))
@@ -251,8 +254,8 @@ def test_file_decoding_never_raises(tmp_path):
 # --- names, paths and arguments ------------------------------------------------------------------------
 
 def test_unknown_dataset_lists_what_is_accepted():
-    assert DATASETS == ("tweets", "sst2", "imdb")
-    with pytest.raises(DataError, match=r"unknown dataset 'reddit'; accepted: tweets, sst2, imdb, or the path "
+    assert DATASETS == ("tweets", "sst2", "imdb", "mrpc")
+    with pytest.raises(DataError, match=r"unknown dataset 'reddit'; accepted: tweets, sst2, imdb, mrpc, or the path "
                                         r"of a file ending in \.csv, \.tsv, \.jsonl, \.csv\.gz"):
         load_dataset("reddit")
     with pytest.raises(DataError, match=r"unknown dataset 'data\.parquet'"):

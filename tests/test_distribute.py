@@ -65,6 +65,7 @@ def test_devices_this_host_lacks_are_named():
         strategy_from_flag("mirrored", devices=["/cpu:0", "/cpu:1"])
 
 
+@pytest.mark.slow  # mirrored training
 def test_mirrored_over_cpus_named_on_the_command_line(tmp_path):
     data = write_sentiment_csv(tmp_path / "tiny.csv", rows=60)
     result = subprocess.run([sys.executable, "-m", "encoders_tf.cli", "train", "--model", "lstm", "--dataset",
@@ -75,6 +76,7 @@ def test_mirrored_over_cpus_named_on_the_command_line(tmp_path):
     assert "strategy MirroredStrategy: 2 replica(s), global batch 16, 8 per replica" in result.stdout
 
 
+@pytest.mark.slow  # mirrored training
 @pytest.mark.parametrize("architecture", ["transformer", "lstm"])
 def test_mirrored_over_two_cpus_gives_the_single_device_weights(architecture):
     script = pathlib.Path(__file__).with_name("mirrored_vs_single.py")
@@ -87,6 +89,7 @@ def test_mirrored_over_two_cpus_gives_the_single_device_weights(architecture):
     assert report["max_weight_difference"] <= 1e-5
 
 
+@pytest.mark.slow  # XLA and mixed-precision training
 @pytest.mark.parametrize("flags", [["--precision", "mixed_bfloat16"], ["--precision", "mixed_float16"],
                                    ["--jit-compile"]], ids=["bfloat16", "float16", "xla"])
 def test_precision_and_xla_train_with_a_finite_decreasing_loss(flags, tmp_path, capsys):

@@ -12,7 +12,7 @@ from encoders_tf.config import EncoderConfig
 from encoders_tf.encoders import build_encoder
 from encoders_tf.export import (PROBE_TEXTS, check_export, export_for_serving, run_like_tf_serving,
                                 serving_check, versions)
-from encoders_tf.tasks import build_classifier, class_probabilities
+from encoders_tf.tasks import TextClassifier
 from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
 
 CORPUS = ["the film was great", "a dull and boring plot", "lovely acting, superb story", "it was okay"] * 5
@@ -24,8 +24,7 @@ def _classifier(architecture, num_classes):
     config = EncoderConfig.preset(preset, vocabulary_size=len(vocabulary), max_length=16)
     if architecture == "lstm":
         config = config.replace(hidden_size=16, lstm_units=8)
-    tokenizer = WordPieceTokenizer(vocabulary, max_length=16, name="tokenizer")
-    return build_classifier(tokenizer, build_encoder(config, name="encoder"), num_classes)
+    return TextClassifier(WordPieceTokenizer(vocabulary, max_length=16), build_encoder(config), num_classes)
 
 
 @pytest.fixture(scope="module", params=[("lstm", 2), ("transformer", 3)], ids=["lstm-2", "transformer-3"])
@@ -65,6 +64,7 @@ def test_signatures_take_text_and_give_probabilities_and_label(exported):
     assert list(signatures["encode"].outputs) == ["embedding"]
 
 
+@pytest.mark.slow  # the TF Serving loading path in a subprocess
 def test_tf_serving_path_gives_the_keras_probabilities_on_hostile_text(exported):
     model, path, num_classes = exported
     outputs, report = run_like_tf_serving(path, PROBE_TEXTS)
@@ -72,7 +72,7 @@ def test_tf_serving_path_gives_the_keras_probabilities_on_hostile_text(exported)
     assert probabilities.shape == (len(PROBE_TEXTS), num_classes)
     assert np.all(np.isfinite(probabilities)) and np.all((probabilities >= 0) & (probabilities <= 1))
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
-    expected = class_probabilities(model(tf.constant(PROBE_TEXTS), training=False)).numpy()
+    expected = model.probabilities(tf.constant(PROBE_TEXTS)).numpy()
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
     np.testing.assert_array_equal(outputs["label"], expected.argmax(-1))
     assert "FastWordpieceTokenizeWithOffsets" in report["ops"]  # TF Text's op, which TF Serving links

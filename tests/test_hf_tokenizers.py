@@ -13,6 +13,8 @@ from encoders_tf.checkpoints import from_hf
 from tests.conftest import SHARED_DATA
 from tests.hf_models import save_random_model
 
+pytestmark = pytest.mark.slow  # parity with Hugging Face on real data
+
 transformers = pytest.importorskip("transformers", reason="needs transformers (the dev extra)")
 pytest.importorskip("torch", reason="needs torch (make installs torch==2.13.0, the CPU build)")
 
@@ -74,8 +76,8 @@ def test_imported_tokenizer_ids_equal_hugging_face(family, tmp_path):
 
 @pytest.mark.parametrize("family", ["roberta", "t5"])
 def test_imported_tokenizers_export_and_run_on_tf_servings_path(family, tmp_path):
-    from encoders_tf.checkpoints import build_text_encoder
     from encoders_tf.export import check_export, export_for_serving
+    from encoders_tf.tasks import TextEncoder
 
     checkpoint = tmp_path / "checkpoint"
     checkpoint.mkdir()
@@ -87,6 +89,6 @@ def test_imported_tokenizers_export_and_run_on_tf_servings_path(family, tmp_path
         vocabulary_size = 99
     save_random_model(family, checkpoint, vocab_size=vocabulary_size)
     encoder, tokenizer = from_hf(checkpoint, max_length=64, pooling="mean", normalize_pooled=True)
-    model = build_text_encoder(tokenizer, encoder)
+    model = TextEncoder(tokenizer, encoder)
     path = export_for_serving(model, family, tmp_path / "saved_models")
     assert check_export(model, path) <= 1e-5  # hostile probes included: empty, emoji, 100,000 chars, bad UTF-8

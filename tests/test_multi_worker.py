@@ -94,7 +94,9 @@ def uninterrupted(data, tmp_path_factory):
     """Two workers training together, each with its own --out; and one device on the same global batches."""
     tmp = tmp_path_factory.mktemp("uninterrupted")
     argv = [*TRAIN, "--dataset", str(data)]
-    pair = start_workers(tmp, "worker", argv, local_cluster(2), [tmp / "worker0" / "run", tmp / "worker1" / "run"])
+    # Worker 1 finishes 12 s after worker 0 (the coordination service's leader), past a heartbeat.
+    pair = start_workers(tmp, "worker", argv, local_cluster(2), [tmp / "worker0" / "run", tmp / "worker1" / "run"],
+                         environs=({}, {"LINGER_SECONDS": "12"}))
     try:
         codes = [worker.wait() for worker in pair]
     finally:
@@ -106,6 +108,17 @@ def uninterrupted(data, tmp_path_factory):
     return {"tmp": tmp, "workers": pair, "single": single}
 
 
+@pytest.mark.slow  # two worker processes
+def test_a_run_that_ends_well_ends_quietly_on_every_worker(uninterrupted):
+    """No `StartAbort UNAVAILABLE: Failed to send RPC to coordination service` on a worker that outlives the
+    leader: the workers leave in order (encoders_tf.distribute.leave_quietly)."""
+    for worker in uninterrupted["workers"]:
+        errors = [line for line in worker.stderr().splitlines()
+                  if "StartAbort" in line or "Failed to send RPC" in line or "Traceback" in line]
+        assert errors == [], errors
+
+
+@pytest.mark.slow  # two worker processes
 def test_two_workers_train_together_like_one_device(uninterrupted):
     tmp, (worker0, worker1) = uninterrupted["tmp"], uninterrupted["workers"]
     assert "2 replica(s), global batch 16, 8 per replica" in worker0.out.read_text()
@@ -129,6 +142,7 @@ def test_two_workers_train_together_like_one_device(uninterrupted):
         np.testing.assert_allclose(history[key], single_history[key], rtol=1e-5)
 
 
+@pytest.mark.slow  # SIGKILL and resume
 @pytest.mark.parametrize("killed", [1, 0], ids=["worker1", "chief"])
 def test_a_killed_worker_stops_its_peer_and_both_resume_from_the_backup(uninterrupted, data, tmp_path, workers,
                                                                         killed):
@@ -174,6 +188,7 @@ def test_a_killed_worker_stops_its_peer_and_both_resume_from_the_backup(uninterr
     assert not (run / "backup").exists() and (run / "model.keras").is_file()
 
 
+@pytest.mark.slow  # waits for the peer timeout
 @pytest.mark.parametrize("index", [0, 1])
 def test_a_peer_that_never_starts_fails_in_bounded_time(data, tmp_path, workers, index):
     cluster = local_cluster(2)
@@ -219,6 +234,7 @@ def test_bad_cluster_settings_through_the_cli(data, monkeypatch, capsys, environ
     assert err.startswith("encoders-tf: error: ") and message in err and "\n" not in err
 
 
+@pytest.mark.slow  # a subprocess
 def test_multi_worker_after_tensorflow_has_started_says_so():
     code = ("import tensorflow as tf; tf.constant(1.0) + 1; "
             "from encoders_tf.distribute import strategy_from_flag; strategy_from_flag('multi_worker')")

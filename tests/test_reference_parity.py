@@ -6,6 +6,8 @@ import pytest
 from encoders_tf.config import EncoderConfig
 from encoders_tf.encoders import build_encoder
 
+pytestmark = pytest.mark.slow  # parity with Model Garden and keras-hub
+
 VOCAB, HIDDEN, LAYERS, HEADS, INNER, POSITIONS = 99, 32, 2, 4, 37, 64
 # Both references use the tanh form of GELU in BERT's blocks; ours takes it as an option.
 CONFIG = EncoderConfig(vocabulary_size=VOCAB, max_length=POSITIONS, hidden_size=HIDDEN, num_layers=LAYERS,

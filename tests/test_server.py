@@ -20,7 +20,6 @@ import tensorflow as tf
 from encoders_tf.cli import main
 from encoders_tf.export import export_for_serving
 from encoders_tf.serving import ModelServer, ServeError
-from encoders_tf.tasks import class_probabilities
 from tests.conftest import write_sentiment_csv
 
 TEXTS = ["a lovely superb film", "the plot was dull and boring", "okay acting", "", "  ", "café 🎬 ok", "x" * 300]
@@ -66,7 +65,7 @@ def predict(server, body, path="/v1/models/demo:predict"):
 
 
 def keras_probabilities(model, texts):
-    return class_probabilities(model(tf.constant(texts))).numpy()
+    return model.probabilities(tf.constant(texts)).numpy()
 
 
 def wait_for(condition, seconds=15.0):
@@ -133,7 +132,7 @@ def test_floats_are_written_so_that_they_read_back_exactly(server, exported):
 
 def test_encode_signature_returns_the_pooled_embedding(server, exported):
     model = exported["model"]
-    expected = model.get_layer("encoder")(model.get_layer("tokenizer")(tf.constant(TEXTS)))["pooled_output"]
+    expected = model.encode(tf.constant(TEXTS))
     rows = predict(server, {"signature_name": "encode", "instances": TEXTS})["predictions"]
     np.testing.assert_allclose(rows, expected.numpy(), atol=1e-5)  # one output: each prediction is the vector
     columns = predict(server, {"signature_name": "encode", "inputs": {"text": TEXTS}})["outputs"]
@@ -222,6 +221,7 @@ def test_errors_do_not_spoil_a_kept_alive_connection(server):
     assert answers == [(400, ["error"]), (200, ["predictions"]), (400, ["error"]), (200, ["outputs"])]
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_requests_all_succeed(server, exported):
     texts = [f"{TEXTS[i % 3]} {i}" for i in range(20)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
@@ -232,13 +232,16 @@ def test_twenty_concurrent_requests_all_succeed(server, exported):
     np.testing.assert_allclose(got, keras_probabilities(exported["model"], texts), atol=1e-5)
 
 
+@pytest.mark.slow  # waits for polling
 def test_a_new_version_becomes_the_default_and_a_removed_one_is_unloaded(exported, tmp_path):
     base = tmp_path / "saved_models"
     shutil.copytree(exported["base"] / "demo", base / "demo")  # no models.config: found as a subdirectory
     with ModelServer(base, port=0, poll_seconds=0.1) as server:
         assert server.models() == {"demo": [1]}
         # Version 2 of the same weights, told other class names, so that its answers can be told apart.
-        export_for_serving(exported["model"], "demo", base, class_names=["negative", "neutral", "positive"])
+        renamed = keras.models.load_model(exported["run"] / "model.keras")
+        renamed.class_names = ["negative", "neutral", "positive"]
+        export_for_serving(renamed, "demo", base)
         wait_for(lambda: server.models() == {"demo": [1, 2]})
         assert request(server, "GET", "/v1/models/demo/metadata")[1]["model_spec"]["version"] == "2"
         assert [v["version"] for v in request(server, "GET", "/v1/models/demo")[1]["model_version_status"]] == [
@@ -305,6 +308,7 @@ def test_start_refuses_a_missing_base_an_invalid_config_and_a_busy_port(server, 
         ModelServer(server.repository.base, port=server.port).start()
 
 
+@pytest.mark.slow  # a subprocess
 def test_main_serve_prints_its_address_and_stops_on_ctrl_c(exported):
     code = "import sys; from encoders_tf.serving import main_serve; sys.exit(main_serve(sys.argv[1], '127.0.0.1', 0))"
     process = subprocess.Popen([sys.executable, "-c", code, str(exported["base"])], stdout=subprocess.PIPE,

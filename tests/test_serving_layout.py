@@ -14,6 +14,8 @@ from encoders_tf.export import (MODELS_CONFIG, WARMUP_FILE, ServingCheckError, c
 from encoders_tf.export.warmup import write_warmup_requests
 from tests.conftest import write_sentiment_csv
 
+pytestmark = pytest.mark.slow  # trains, exports several versions, runs the TF Serving loading path in subprocesses
+
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):

@@ -122,6 +122,7 @@ def test_vocabulary_training_and_files(tmp_path):
     assert WordPieceTokenizer(tmp_path / "vocab.txt").get_vocabulary() == vocabulary
 
 
+@pytest.mark.slow  # parity, real data
 def test_agrees_with_keras_hub_wordpiece_on_sst2():
     path = SHARED_DATA / "sst2" / "dev.tsv"
     if not path.is_file():

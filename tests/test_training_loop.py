@@ -1,4 +1,4 @@
-"""encoders_tf.training_loop.fit: model.fit's results and callbacks, any strategy, exact resume after a kill."""
+"""encoders_tf.training.loop.fit: model.fit's results and callbacks, any strategy, exact resume after a kill."""
 
 import json
 import os
@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from encoders_tf.backup import BACKUP_FILE, Backup, BackupError, read_position
+from encoders_tf.training.backup import BACKUP_FILE, Backup, BackupError, read_position
 from encoders_tf.cli import main
 from encoders_tf.config import EncoderConfig
 from encoders_tf.encoders import build_encoder
-from encoders_tf.tasks import build_classifier, compile_classifier, token_ids_model, tokenize_dataset
+from encoders_tf.tasks import TextClassifier
 from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
-from encoders_tf.training_loop import fit
+from encoders_tf.training.loop import fit
 from tests.conftest import write_sentiment_csv
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -27,24 +27,27 @@ WORDS = [("good", 1), ("great", 1), ("bad", 0), ("dull", 0)]
 TEXTS = [f"the film was {word} and the plot {verb}" for word, _ in WORDS for verb in ("moved", "sat")] * 8
 LABELS = np.array([label for _, label in WORDS for _ in ("moved", "sat")] * 8)  # 64 examples
 VOCABULARY = train_wordpiece_vocabulary(TEXTS, 60)
+TOKENIZER = WordPieceTokenizer(VOCABULARY, max_length=16)
 
 
 def _classifier(hidden_size=64):
-    """(token-ids model compiled for training, its text model), transformer-tiny with dropout on."""
+    """A TextClassifier compiled for training, transformer-tiny with dropout on."""
     keras.utils.set_random_seed(0)
     config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(VOCABULARY), max_length=16,
                                   hidden_size=hidden_size)
-    model = build_classifier(WordPieceTokenizer(VOCABULARY, max_length=16, name="tokenizer"),
-                             build_encoder(config, name="encoder"), 2)
-    return compile_classifier(token_ids_model(model), 3e-3), model
+    model = TextClassifier(WordPieceTokenizer(VOCABULARY, max_length=16), build_encoder(config), 2)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=model.default_loss(), metrics=model.default_metrics())
+    return model
 
 
-def _batches(model, seed=None):
-    """4 global batches of 16 (shuffled by `seed` when given)."""
+def _batches(seed=None):
+    """4 global batches of 16 token ids (shuffled by `seed` when given)."""
     data = tf.data.Dataset.from_tensor_slices((TEXTS, LABELS))
     if seed is not None:
         data = data.shuffle(len(TEXTS), seed=seed)
-    return tokenize_dataset(data.batch(16), model.get_layer("tokenizer"))
+    return data.batch(16).map(lambda text, label: ({"token_ids": TOKENIZER(text)["token_ids"],
+                                                    "padding_mask": tf.cast(TOKENIZER(text)["padding_mask"], "int32")},
+                                                   label))
 
 
 def _max_difference(a, b):
@@ -52,14 +55,14 @@ def _max_difference(a, b):
 
 
 def test_one_device_gives_the_weights_and_history_of_model_fit():
-    keras_model, text_model = _classifier()
+    keras_model = _classifier()
     # Unshuffled: fit creates and drops an iterator every epoch, so a reshuffling dataset gives it other orders.
-    expected = keras_model.fit(_batches(text_model), validation_data=_batches(text_model), epochs=3, verbose=0,
+    expected = keras_model.fit(_batches(), validation_data=_batches(), epochs=3, verbose=0,
                                shuffle=False)
     expected_weights = keras_model.get_weights()
 
-    ours, text_model = _classifier()
-    history = fit(ours, _batches(text_model), validation_data=_batches(text_model), epochs=3, verbose=0)
+    ours = _classifier()
+    history = fit(ours, _batches(), validation_data=_batches(), epochs=3, verbose=0)
     assert set(history.history) == set(expected.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     for key, values in expected.history.items():
         np.testing.assert_allclose(history.history[key], values, atol=1e-6, err_msg=key)
@@ -68,6 +71,7 @@ def test_one_device_gives_the_weights_and_history_of_model_fit():
     assert history.params == {"verbose": 0, "epochs": 3, "steps": 4}
 
 
+@pytest.mark.slow  # mirrored training
 def test_mirrored_over_two_cpus_gives_the_single_device_weights():
     result = subprocess.run([sys.executable, str(TESTS / "mirrored_vs_single.py"), "transformer", "loop"],
                             capture_output=True, text=True, timeout=600)
@@ -102,13 +106,13 @@ for _hook in ("on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_trai
 
 
 def test_callbacks_see_the_hooks_model_fit_calls():
-    keras_model, text_model = _classifier()
+    keras_model = _classifier()
     expected = Recorder()
-    keras_model.fit(_batches(text_model), validation_data=_batches(text_model), epochs=2, verbose=0,
+    keras_model.fit(_batches(), validation_data=_batches(), epochs=2, verbose=0,
                     shuffle=False, callbacks=[expected])
-    ours, text_model = _classifier()
+    ours = _classifier()
     recorder = Recorder()
-    fit(ours, _batches(text_model), validation_data=_batches(text_model), epochs=2, verbose=0,
+    fit(ours, _batches(), validation_data=_batches(), epochs=2, verbose=0,
         callbacks=[recorder])
     assert recorder.calls == expected.calls
     assert ("on_train_batch_end", 3, ("accuracy", "loss")) in recorder.calls
@@ -116,9 +120,9 @@ def test_callbacks_see_the_hooks_model_fit_calls():
 
 
 def test_early_stopping_stops_and_the_progress_bar_prints(capsys):
-    model, text_model = _classifier()
+    model = _classifier()
     stop = keras.callbacks.EarlyStopping(monitor="loss", min_delta=100.0, patience=1)  # never improves enough
-    history = fit(model, _batches(text_model), validation_data=_batches(text_model), epochs=5, callbacks=[stop])
+    history = fit(model, _batches(), validation_data=_batches(), epochs=5, callbacks=[stop])
     assert len(history.history["loss"]) == 2 and stop.stopped_epoch == 1 and model.stop_training
     out = capsys.readouterr().out
     assert "Epoch 1/5" in out and "Epoch 2/5" in out and "Epoch 3/5" not in out
@@ -142,26 +146,27 @@ class Crash(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow  # crash and resume
 @pytest.mark.parametrize("crash, step", [(Crash(steps=7), 2), (Crash(epoch=1), 4)], ids=["mid-epoch", "epoch-end"])
 def test_resume_after_a_crash_ignores_a_half_written_save(crash, step, tmp_path, capsys):
-    def per_epoch(text_model):
-        return lambda epoch: _batches(text_model, seed=epoch)
+    def per_epoch():
+        return lambda epoch: _batches(seed=epoch)
 
-    uninterrupted, text_model = _classifier()
-    expected = fit(uninterrupted, per_epoch(text_model), validation_data=_batches(text_model), epochs=3,
+    uninterrupted = _classifier()
+    expected = fit(uninterrupted, per_epoch(), validation_data=_batches(), epochs=3,
                    verbose=0)
 
     backup_dir = tmp_path / "backup"
-    model, text_model = _classifier()
+    model = _classifier()
     with pytest.raises(KeyboardInterrupt):  # in epoch 2 (index 1) of 4 steps, backed up every 2
-        fit(model, per_epoch(text_model), validation_data=_batches(text_model), epochs=3, verbose=0,
+        fit(model, per_epoch(), validation_data=_batches(), epochs=3, verbose=0,
             backup_dir=backup_dir, backup_every=2, callbacks=[crash])
     assert {key: read_position(backup_dir)[key] for key in ("epoch", "step")} == {"epoch": 1, "step": step}
     (backup_dir / f".{BACKUP_FILE}.x1y2.tmp").write_bytes(b"PK\x03\x04 a save killed half-way")
     capsys.readouterr()
 
-    model, text_model = _classifier()
-    history = fit(model, per_epoch(text_model), validation_data=_batches(text_model), epochs=3, verbose=0,
+    model = _classifier()
+    history = fit(model, per_epoch(), validation_data=_batches(), epochs=3, verbose=0,
                   backup_dir=backup_dir, backup_every=2)
     assert f"resumed from the backup in {backup_dir}: epoch 2/3, {step} step(s) of it already done" in \
         capsys.readouterr().out
@@ -175,24 +180,25 @@ def test_only_a_half_written_save_means_a_fresh_start(tmp_path, capsys):
     backup_dir = tmp_path / "backup"
     backup_dir.mkdir()
     (backup_dir / f".{BACKUP_FILE}.x1y2.tmp").write_bytes(b"PK\x03\x04 a save killed half-way")
-    model, text_model = _classifier()
-    history = fit(model, _batches(text_model), epochs=1, verbose=0, backup_dir=backup_dir)
+    model = _classifier()
+    history = fit(model, _batches(), epochs=1, verbose=0, backup_dir=backup_dir)
     assert "resumed" not in capsys.readouterr().out and len(history.history["loss"]) == 1
 
 
+@pytest.mark.slow  # kill and resume
 def test_the_backup_counts_the_training_time_of_every_killed_run(tmp_path):
     backup_dir = tmp_path / "backup"
-    model, text_model = _classifier()
+    model = _classifier()
     with pytest.raises(KeyboardInterrupt):
-        fit(model, _batches(text_model), epochs=3, verbose=0, backup_dir=backup_dir, backup_every=2,
+        fit(model, _batches(), epochs=3, verbose=0, backup_dir=backup_dir, backup_every=2,
             callbacks=[Crash(steps=3)])
     assert 0 < read_position(backup_dir)["seconds"] < 60
     _set_backup_seconds(backup_dir, 1000.0)
 
-    model, text_model = _classifier()
+    model = _classifier()
     started = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
-        fit(model, _batches(text_model), epochs=3, verbose=0, backup_dir=backup_dir, backup_every=2,
+        fit(model, _batches(), epochs=3, verbose=0, backup_dir=backup_dir, backup_every=2,
             callbacks=[Crash(steps=3)])
     position = read_position(backup_dir)
     assert (position["epoch"], position["step"]) == (1, 0)
@@ -200,17 +206,17 @@ def test_the_backup_counts_the_training_time_of_every_killed_run(tmp_path):
 
 
 def test_a_backup_of_another_model_is_refused(tmp_path):
-    other, text_model = _classifier(hidden_size=32)
-    fit(other, _batches(text_model).take(1), epochs=1, verbose=0)
+    other = _classifier(hidden_size=32)
+    fit(other, _batches().take(1), epochs=1, verbose=0)
     Backup(tmp_path, other).save(epoch=0, step=1, history={})
-    model, text_model = _classifier()
+    model = _classifier()
     with pytest.raises(BackupError, match=r"does not fit this model: .* \[\d+, 32\] there, .* \[\d+, 64\] here; "
                                           r"delete .* to train from the start"):
-        fit(model, _batches(text_model), epochs=1, verbose=0, backup_dir=tmp_path)
+        fit(model, _batches(), epochs=1, verbose=0, backup_dir=tmp_path)
     Backup(tmp_path, model, identity={"learning_rate": 0.001, "seed": 0}).save(epoch=0, step=1, history={})
     with pytest.raises(BackupError, match=r"other settings \(learning_rate: 0.001 there, 0.01 here\); run the "
                                           r"same command again to resume, or delete"):
-        fit(model, _batches(text_model), epochs=1, verbose=0, backup_dir=tmp_path,
+        fit(model, _batches(), epochs=1, verbose=0, backup_dir=tmp_path,
             backup_identity={"learning_rate": 0.01, "seed": 0})
 
 
@@ -256,6 +262,7 @@ def _set_backup_seconds(backup_dir, seconds):
     np.savez(path, **arrays)
 
 
+@pytest.mark.slow  # SIGKILL and resume
 def test_train_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
     data = write_sentiment_csv(tmp_path / "reviews.csv", rows=400)  # 320 for training: 20 steps an epoch
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

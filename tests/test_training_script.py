@@ -8,10 +8,11 @@ import sys
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import encoders_tf  # noqa: F401  registers the layers for loading
 from tests.conftest import write_sentiment_csv
+
+pytestmark = pytest.mark.slow  # each test trains in a subprocess
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "training" / "fit_classifier.py"
 
@@ -30,7 +31,7 @@ def test_fit_classifier_script_trains_and_saves(flags, replicas, tmp_path):
     accuracy = float(result.stdout.split("accuracy ")[-1].split()[0])
     assert accuracy > 0.8  # three classes: chance is 0.33
     model = keras.models.load_model(out)
-    probabilities = model.predict(tf.constant(["a superb and lovely film", "dull boring plot"]), verbose=0)
+    probabilities = model.probabilities(["a superb and lovely film", "dull boring plot"]).numpy()
     assert probabilities.shape == (2, 3)
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
 

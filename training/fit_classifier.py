@@ -1,8 +1,8 @@
 """Train a text classifier with plain Keras: build it from encoders_tf's layers, then call model.fit yourself.
 
-Copy this file and change what you need; it uses nothing but the package's public layers. The pattern:
-pick a strategy, build and compile under its scope, fit on token ids with the tokenizer in the tf.data
-pipeline (what replicas, XLA and TPUs need), save the text-in model.
+Copy this file and change what you need; it uses nothing but the package's public layers and task model. The
+pattern: pick a strategy, build and compile under its scope, fit on token ids with the tokenizer in the
+tf.data pipeline (what replicas, XLA and TPUs need), save the model (tokenizer included: it takes text).
 
     python training/fit_classifier.py --dataset tweets --model transformer --epochs 2
     python training/fit_classifier.py --dataset my_data.csv --model lstm --strategy mirrored \\
@@ -16,35 +16,26 @@ import keras
 import tensorflow as tf
 
 import encoders_tf.distribute
-import encoders_tf.training_loop
+import encoders_tf.training.loop
 from encoders_tf.data import load_dataset
 from encoders_tf.encoders import LSTMEncoder, TransformerEncoder
-from encoders_tf.tasks import token_ids_model, tokenize_dataset
+from encoders_tf.tasks import TextClassifier
 from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
-from encoders_tf.trainer import evaluate_split
+from encoders_tf.training.classifier import evaluate_split
 
 
-def build_model(vocabulary, num_classes, model, max_length):
-    """(text -> probabilities model, the same classifier from token ids, compiled for fit)."""
-    tokenizer = WordPieceTokenizer(vocabulary, max_length=max_length, name="tokenizer")
+def build_model(vocabulary, class_names, model, max_length):
+    """A TextClassifier (tokenizer, encoder, head), compiled for model.fit."""
+    tokenizer = WordPieceTokenizer(vocabulary, max_length=max_length)
     if model == "lstm":  # Embedding(128) -> LSTM(128), the classic baseline
-        encoder = LSTMEncoder(len(vocabulary), embedding_size=128, units=128, name="encoder")
+        encoder = LSTMEncoder(len(vocabulary), embedding_size=128, units=128)
     else:  # a small BERT-shaped encoder
         encoder = TransformerEncoder(len(vocabulary), max_length=max_length, hidden_size=128, num_layers=2,
-                                     num_heads=2, intermediate_size=512, name="encoder")
-    text = keras.Input(shape=(), dtype="string", name="text")
-    pooled = encoder(tokenizer(text))["pooled_output"]
-    if num_classes == 2:
-        probabilities = keras.layers.Dense(1, activation="sigmoid", name="head")(pooled)
-        loss = "binary_crossentropy"
-    else:
-        probabilities = keras.layers.Dense(num_classes, activation="softmax", name="head")(pooled)
-        loss = "sparse_categorical_crossentropy"
-    classifier = keras.Model(text, probabilities)
-    trainable = token_ids_model(classifier)
-    trainable.compile(optimizer=keras.optimizers.Adam(1e-3 if model == "lstm" else 5e-4), loss=loss,
-                      metrics=["accuracy"])
-    return classifier, trainable
+                                     num_heads=2, intermediate_size=512)
+    classifier = TextClassifier(tokenizer, encoder, len(class_names), class_names=class_names)
+    classifier.compile(optimizer=keras.optimizers.Adam(1e-3 if model == "lstm" else 5e-4),
+                       loss=classifier.default_loss(), metrics=classifier.default_metrics())
+    return classifier
 
 
 def main():
@@ -59,7 +50,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategy", default="auto", help="auto, one_device, mirrored, multi_worker, tpu")
     parser.add_argument("--devices", help="for mirrored: comma-separated devices (/cpu:0,/cpu:1 splits the CPU)")
-    parser.add_argument("--out", default="fit_classifier.keras")
+    parser.add_argument("--out", default="fit_classifier.keras", help="the saved model (.keras; takes text)")
     args = parser.parse_args()
 
     # First: a multi-worker strategy must set up TensorFlow's collectives before anything runs.
@@ -72,21 +63,20 @@ def main():
     data = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
     vocabulary = train_wordpiece_vocabulary(data.train.texts, args.vocabulary_size)
     with strategy.scope():
-        model, trainable = build_model(vocabulary, data.num_classes, args.model, args.max_length)
-    tokenizer = model.get_layer("tokenizer")
+        model = build_model(vocabulary, data.class_names, args.model, args.max_length)
 
     def batches(split, shuffle=False):
         dataset = tf.data.Dataset.from_tensor_slices((list(split.texts), split.labels))
         if shuffle:
             dataset = dataset.shuffle(len(split.texts), seed=args.seed)
-        return tokenize_dataset(dataset.batch(args.batch_size), tokenizer).prefetch(tf.data.AUTOTUNE)
+        return model.tokenize_dataset(dataset.batch(args.batch_size)).prefetch(tf.data.AUTOTUNE)
 
     # model.fit on one device, several, or a TPU. Under MultiWorkerMirroredStrategy Keras 3's fit fails
     # (keras-team/keras#20585): there the package's loop takes the same arguments. It also backs up and
     # resumes mid-epoch (backup_dir=..., backup_every=...), which `encoders-tf train` uses on every strategy.
-    fit = trainable.fit
+    fit = model.fit
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        fit = functools.partial(encoders_tf.training_loop.fit, trainable)
+        fit = functools.partial(encoders_tf.training.loop.fit, model)
     fit(batches(data.train, shuffle=True), validation_data=batches(data.validation), epochs=args.epochs)
     if encoders_tf.distribute.is_chief(strategy):  # one worker reports and saves
         metrics, _ = evaluate_split(model, data.test)

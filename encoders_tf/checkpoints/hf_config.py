@@ -1,13 +1,14 @@
 """Hugging Face `config.json` -> EncoderConfig, refusing by name what the one implementation does not do."""
 
 from encoders_tf.config import EncoderConfig
+from encoders_tf.errors import InputError
 
 SUPPORTED_MODEL_TYPES = ("bert", "roberta", "albert", "distilbert", "t5")
 _ACTIVATIONS = {"gelu": "gelu", "relu": "relu", "gelu_new": "gelu_approximate",
                 "gelu_pytorch_tanh": "gelu_approximate"}
 
 
-class UnsupportedCheckpoint(ValueError):
+class UnsupportedCheckpoint(InputError):
     """A checkpoint whose family or options encoders_tf does not implement; never mapped approximately."""
 
 

@@ -5,12 +5,14 @@ import pathlib
 
 import numpy as np
 
+from encoders_tf.errors import InputError
+
 WEIGHTS_FILE = "model.safetensors"
 SHARD_INDEX_FILE = "model.safetensors.index.json"
 PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     """A checkpoint file is missing, unreadable, or does not fit the configuration; names file and tensor."""
 
 

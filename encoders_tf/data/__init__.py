@@ -1,8 +1,11 @@
-"""Named data sets and labelled files -> train/validation/test splits of (text, label), and tf.data.
+"""Named data sets and labelled files -> train/validation/test splits of (text, label) or, for pairs such as
+MRPC, (text, text pair, label), and tf.data.
 
 Example:
 >>> from encoders_tf.data import load_dataset, to_tf_dataset
 >>> data = load_dataset("tweets", seed=0)
+>>> len(data.train), len(data.validation), len(data.test)
+(29795, 3724, 3724)
 >>> batches = to_tf_dataset(data.train, 32, shuffle=True, seed=0)
 """
 

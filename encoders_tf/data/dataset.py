@@ -1,4 +1,5 @@
-"""Splits of (text, label) and the data sets made of them, and batches of them as tf.data."""
+"""Splits of (text, label) or (text, text pair, label) and the data sets made of them, and batches of them as
+tf.data."""
 
 from __future__ import annotations
 
@@ -14,20 +15,24 @@ SPLITS = ("train", "validation", "test")
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Split:
-    """Texts and their class ids.
+    """Texts (or pairs of texts) and their class ids.
 
     Args:
-        texts: the texts (stored as a tuple of str).
+        texts: the texts (stored as a tuple of str); the first text of each pair.
         labels: their class ids (stored as int64 [N]).
+        pairs: None, or the second text of each pair (stored as a tuple of str, aligned with `texts`).
 
     Example:
     >>> split = Split(["a fine film", "dull"], [1, 0])
-    >>> len(split), split.labels.dtype
-    (2, dtype('int64'))
+    >>> len(split), split.labels.dtype, split.has_pairs
+    (2, dtype('int64'), False)
+    >>> Split(["He left."], [1], pairs=["He went away."]).has_pairs
+    True
     """
 
     texts: tuple
     labels: np.ndarray
+    pairs: tuple | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "texts", tuple(self.texts))
@@ -35,6 +40,16 @@ class Split:
         if len(self.texts) != len(self.labels):
             raise DataError(f"a split needs one label per text; got {len(self.texts)} texts and "
                             f"{len(self.labels)} labels")
+        if self.pairs is not None:
+            object.__setattr__(self, "pairs", tuple(self.pairs))
+            if len(self.pairs) != len(self.texts):
+                raise DataError(f"a split of pairs needs one second text per text; got {len(self.texts)} texts "
+                                f"and {len(self.pairs)} second texts")
+
+    @property
+    def has_pairs(self) -> bool:
+        """Whether the examples are pairs of texts."""
+        return self.pairs is not None
 
     def __len__(self):
         return len(self.texts)
@@ -43,9 +58,10 @@ class Split:
         return f"{type(self).__name__}({len(self)} examples)"
 
     def take(self, indices) -> Split:
-        """The examples at `indices`, in that order."""
+        """The examples at `indices`, in that order (pairs stay with their texts)."""
         indices = np.asarray(indices, dtype=np.int64)
-        return Split(tuple(self.texts[i] for i in indices), self.labels[indices])
+        pairs = None if self.pairs is None else tuple(self.pairs[i] for i in indices)
+        return Split(tuple(self.texts[i] for i in indices), self.labels[indices], pairs)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -60,7 +76,10 @@ class LabelledFile(Split):
 class TextDataset:
     """A labelled text data set: train, validation and test splits and the class names (index = class id).
 
+    Its splits hold single texts, or all hold pairs of texts (`has_pairs`, e.g. MRPC).
+
     Example:
+    >>> from encoders_tf.data import load_dataset
     >>> data = load_dataset("tweets")
     >>> data.num_classes, data.class_names[0], len(data.split("test")) > 0
     (3, 'negative', True)
@@ -77,6 +96,11 @@ class TextDataset:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def has_pairs(self) -> bool:
+        """Whether the examples are pairs of texts (the model then takes `text` and `text_pair`)."""
+        return self.train.has_pairs
+
     def split(self, name: str) -> Split:
         """The split called `name`: "train", "validation" or "test"."""
         if name not in SPLITS:
@@ -85,7 +109,8 @@ class TextDataset:
 
 
 def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
-    """Batches of (text tf.string [B], label int64 [B]), prefetched; the last batch may be smaller.
+    """Batches of (text tf.string [B], label int64 [B]), or for pairs ({"text": tf.string [B], "text_pair":
+    tf.string [B]}, label int64 [B]); prefetched; the last batch may be smaller.
 
     Args:
         split: the examples.
@@ -94,14 +119,20 @@ def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed:
         seed: the shuffle seed.
 
     Example:
-    >>> texts, labels = next(iter(to_tf_dataset(data.train, 32, shuffle=True)))
+    >>> split = Split(["a fine film", "dull", "superb"], [1, 0, 1])
+    >>> texts, labels = next(iter(to_tf_dataset(split, 2, shuffle=True, seed=0)))
     >>> texts.dtype, labels.shape
-    (tf.string, TensorShape([32]))
+    (tf.string, TensorShape([2]))
+    >>> inputs, labels = next(iter(to_tf_dataset(Split(["He left."], [1], pairs=["He went away."]), 32)))
+    >>> sorted(inputs)
+    ['text', 'text_pair']
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
-    texts = tf.constant(list(split.texts), dtype=tf.string, shape=[len(split)])
-    dataset = tf.data.Dataset.from_tensor_slices((texts, tf.constant(split.labels, dtype=tf.int64)))
+    inputs = tf.constant(list(split.texts), dtype=tf.string, shape=[len(split)])
+    if split.pairs is not None:
+        inputs = {"text": inputs, "text_pair": tf.constant(list(split.pairs), dtype=tf.string, shape=[len(split)])}
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, tf.constant(split.labels, dtype=tf.int64)))
     if shuffle:
         dataset = dataset.shuffle(max(1, len(split)), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

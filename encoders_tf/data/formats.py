@@ -62,6 +62,7 @@ def read_rows(path, columns, fallback_encoding: str | None = None) -> Iterator[R
     >>> for row in read_rows("reviews.csv", ("text", "label")):
     ...     print(row.where, row.values or row.problem)
     reviews.csv, line 2 ('a fine film', '1')
+    reviews.csv, line 3 ('dull', '0')
     """
     kind = file_format(path)
     lines = _decoded_lines(path, fallback_encoding)
@@ -116,7 +117,7 @@ def _delimited_rows(path, lines, kind, columns):
 def _column_index(path, header, column):
     if column not in header:
         raise DataError(f"{path}: no column {column!r}; the columns are {', '.join(header)} "
-                        f"(choose with --text-column/--label-column)")
+                        f"(choose with --text-column/--label-column/--text-pair-column)")
     return header.index(column)
 
 
@@ -137,7 +138,7 @@ def _jsonl_rows(path, lines, columns):
         missing = [column for column in columns if column not in record]
         if missing and first_object:  # the first object shows the file's fields: treat it as a header
             raise DataError(f"{path}: no field {missing[0]!r}; the fields are {', '.join(record)} "
-                            f"(choose with --text-column/--label-column)")
+                            f"(choose with --text-column/--label-column/--text-pair-column)")
         first_object = False
         if missing:
             yield Row(where, None, f"no field {missing[0]!r}")

@@ -1,4 +1,5 @@
-"""Rows -> (texts, integer labels): label parsing, text clean-up, and the malformed-row policy."""
+"""Rows -> (texts, integer labels) or (texts, second texts, integer labels): label parsing, text clean-up,
+and the malformed-row policy."""
 
 from __future__ import annotations
 
@@ -69,19 +70,57 @@ def collect(rows: Iterable[Row], parse_label=integer_label, skip_bad_rows=False,
         when no usable row is left.
 
     Example:
+    >>> from encoders_tf.data.formats import read_rows
     >>> collect(read_rows("reviews.csv", ("text", "label")))
     (['a fine film', 'dull'], [1, 0], 0)
     """
-    texts, labels, skipped = [], [], 0
+    texts, _, labels, skipped = _collect(rows, parse_label, skip_bad_rows, source)
+    return texts, labels, skipped
+
+
+def collect_pairs(rows: Iterable[Row], parse_label=integer_label, skip_bad_rows=False, source="the data",
+                  columns=("text", "text_pair")):
+    """Texts, second texts and labels of (text, label, second text) rows; a malformed row raises, or is
+    skipped and counted. Either text empty or missing makes a row malformed.
+
+    Args:
+        rows: Rows whose values are (text, label string, second text).
+        parse_label: label string -> class id; raises ValueError saying what is accepted.
+        skip_bad_rows: skip and count malformed rows instead of raising.
+        source: names the data in the error raised when no usable row is left.
+        columns: the names of the two text columns, for error messages.
+
+    Returns:
+        (texts list of str, second texts list of str, labels list of int, number of rows skipped).
+
+    Raises:
+        DataError: "<file>, line <n>: <what was wrong>" for the first malformed row (unless skipping), or
+        when no usable row is left.
+
+    Example:
+    >>> from encoders_tf.data.formats import read_rows
+    >>> collect_pairs(read_rows("pairs.tsv", ("sentence1", "label", "sentence2")))
+    (['He left.'], ['He went away.'], [1], 0)
+    """
+    return _collect(rows, parse_label, skip_bad_rows, source, columns)
+
+
+def _collect(rows, parse_label, skip_bad_rows, source, pair_columns=None):
+    texts, pairs, labels, skipped = [], [], [], 0
     for row in rows:
-        problem, text, label = row.problem, None, None
+        problem, text, pair, label = row.problem, None, None, None
         if problem is None:
             text = clean_text(row.values[0] or "")
+            pair = clean_text(row.values[2] or "") if pair_columns else None
             try:
                 label = parse_label(row.values[1])
             except ValueError as error:
                 problem = str(error)
-            if not text:
+            if pair_columns and not (text and pair):
+                which, column = ("first", pair_columns[0]) if not text else ("second", pair_columns[1])
+                problem = (f"the {which} text (column {column!r}) is empty or missing; accepted: rows with a "
+                           f"non-empty text in both {pair_columns[0]!r} and {pair_columns[1]!r}")
+            elif not text:
                 problem = "the text is empty"
         if problem is not None:
             if not skip_bad_rows:
@@ -89,7 +128,9 @@ def collect(rows: Iterable[Row], parse_label=integer_label, skip_bad_rows=False,
             skipped += 1
             continue
         texts.append(text)
+        pairs.append(pair)
         labels.append(label)
     if not texts:
-        raise DataError(f"{source}: no usable rows ({skipped} skipped); expected rows of a text and a label")
-    return texts, labels, skipped
+        expected = "a text, a second text and a label" if pair_columns else "a text and a label"
+        raise DataError(f"{source}: no usable rows ({skipped} skipped); expected rows of {expected}")
+    return texts, (pairs if pair_columns else None), labels, skipped

@@ -11,19 +11,24 @@ from encoders_tf.data.errors import DataError
 def carve(pool: Split, fractions: dict, seed: int) -> list:
     """Splits `pool` at random into the rest and one part per fraction, each in a random order.
 
-    Rows with the same text go to the same part, so no text is in two parts. Each part gets
-    round(fraction * unique texts) texts, at least one; the rest keeps at least one.
+    Rows with the same text go to the same part, so no text is in two parts; for pairs, rows sharing either
+    text (a sentence may be the first text of one pair and the second of another) go to the same part. Each
+    part gets round(fraction * groups) groups of rows (the rows of one text, or of linked pairs), at least one;
+    the rest keeps at least one.
 
     Args:
         pool: the examples to split.
-        fractions: part name -> fraction of the unique texts, e.g. {"validation": 0.1, "test": 0.1}.
+        fractions: part name -> fraction of the groups (unique texts), e.g. {"validation": 0.1, "test": 0.1}.
         seed: fixes the parts and their order (numpy.random.default_rng(seed)).
 
     Returns:
         [rest, *parts] as Splits, parts in the order of `fractions`.
 
     Example:
+    >>> pool = Split([f"review {i}" for i in range(20)], [i % 2 for i in range(20)])
     >>> train, validation, test = carve(pool, {"validation": 0.1, "test": 0.1}, seed=0)
+    >>> len(train), len(validation), len(test)
+    (16, 2, 2)
     """
     for name, fraction in fractions.items():
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
@@ -32,13 +37,13 @@ def carve(pool: Split, fractions: dict, seed: int) -> list:
         given = " + ".join(f"{name} {fraction:g}" for name, fraction in fractions.items())
         raise DataError(f"the fractions add up to 1 or more ({given}); accepted: a sum below 1, "
                         f"leaving examples for training")
-    group_ids = {}
-    group_of_row = np.array([group_ids.setdefault(text, len(group_ids)) for text in pool.texts], dtype=np.int64)
-    groups = len(group_ids)
+    group_of_row = _groups(pool)
+    groups = int(group_of_row.max()) + 1 if len(pool) else 0
     counts = [max(1, round(groups * fraction)) for fraction in fractions.values()]
     if sum(counts) >= groups:
+        what = "groups of pairs that share no text" if pool.has_pairs else "unique texts"
         raise DataError(f"cannot carve {', '.join(f'{name} ({count})' for name, count in zip(fractions, counts))} "
-                        f"out of {groups} unique texts and keep some for training; accepted: more data or "
+                        f"out of {groups} {what} and keep some for training; accepted: more data or "
                         f"smaller fractions")
     rng = np.random.default_rng(seed)
     group_order = rng.permutation(groups)
@@ -50,6 +55,25 @@ def carve(pool: Split, fractions: dict, seed: int) -> list:
     row_order = rng.permutation(len(pool))
     part_of_row = part_of_group[group_of_row[row_order]]
     return [pool.take(row_order[part_of_row == part]) for part in range(len(counts) + 1)]
+
+
+def _groups(pool: Split) -> np.ndarray:
+    """A group id per row, numbered in order of first appearance: rows sharing a text share a group."""
+    if not pool.has_pairs:
+        ids = {}
+        return np.array([ids.setdefault(text, len(ids)) for text in pool.texts], dtype=np.int64)
+    parent = {}  # union-find over texts: a pair joins its two texts
+
+    def root(text):
+        while parent.setdefault(text, text) != text:
+            parent[text] = parent[parent[text]]
+            text = parent[text]
+        return text
+
+    for text, pair in zip(pool.texts, pool.pairs):
+        parent[root(pair)] = root(text)
+    ids = {}
+    return np.array([ids.setdefault(root(text), len(ids)) for text in pool.texts], dtype=np.int64)
 
 
 def shuffled(split: Split, seed: int) -> Split:

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import socket
+import sys
+import time
 
 import tensorflow as tf
 # Private TensorFlow modules, for what tf.distribute does not expose: the coordination service's timeouts.
@@ -14,12 +16,13 @@ from tensorflow.python.distribute import multi_worker_util
 from tensorflow.python.eager import context
 
 from encoders_tf.distribute.strategies import DistributeError
+from encoders_tf.errors import RunFailure
 
 PEER_TIMEOUT = 60  # seconds a worker waits for all its peers to start; $ENCODERS_TF_PEER_TIMEOUT overrides
 HEARTBEAT_TIMEOUT = 10  # seconds of silence after which a running peer counts as lost
 
 
-class PeerLostError(RuntimeError):
+class PeerLostError(RunFailure):
     """A multi-worker run lost a peer while training: names the peer; restart every worker to resume."""
 
 
@@ -60,7 +63,7 @@ def local_cluster(num_workers, host="127.0.0.1"):
     Example:
     >>> configs = local_cluster(2)
     >>> json.loads(configs[1])
-    {'cluster': {'worker': ['127.0.0.1:41027', '127.0.0.1:39629']}, 'task': {'type': 'worker', 'index': 1}}
+    {'cluster': {'worker': ['127.0.0.1:...', '127.0.0.1:...']}, 'task': {'type': 'worker', 'index': 1}}
     """
     if not isinstance(num_workers, int) or num_workers < 1:
         raise DistributeError(f"a cluster needs a positive number of workers, got {num_workers!r}")
@@ -181,10 +184,11 @@ def explain_peer_failures(strategy):
     Wrap the training (every step, backup and metric read that all workers take part in). Other
     strategies and other errors pass through unchanged.
 
-    Example:
-    >>> with explain_peer_failures(strategy):
-    ...     fit(model, train, epochs=3, strategy=strategy)
-    PeerLostError: lost worker 1 at 10.0.0.2:2222 while training (it stopped sending heartbeats); start ...
+    Example (in every worker; when worker 1 dies, the others raise `PeerLostError: lost worker 1 at
+    10.0.0.2:2222 while training (it stopped sending heartbeats); start every worker again ...`)::
+
+        with explain_peer_failures(strategy):
+            fit(model, train, epochs=3, strategy=strategy)
     """
     resolver = getattr(strategy, "cluster_resolver", None)
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
@@ -206,3 +210,41 @@ def explain_peer_failures(strategy):
         raise PeerLostError(f"lost {', '.join(_peers_in(message, resolver))} while training ({cause[:200]}); "
                             f"start every worker again with the same command to resume from the last "
                             f"backup") from error
+
+
+def leave_quietly(timeout=HEARTBEAT_TIMEOUT * 6):
+    """Ends a multi-worker process that went well without error lines on any worker; call it last.
+
+    TensorFlow's coordination service lives in the leader (worker 0). When the leader's process exits while
+    another worker still runs, that worker's next heartbeat fails and TensorFlow logs
+    `StartAbort UNAVAILABLE: Failed to send RPC to coordination service`, which reads as a failure. So the
+    workers meet at a barrier, every other worker tells the leader it is leaving and exits at once (without
+    interpreter teardown, so its heartbeat thread dies with it), and the leader returns only then.
+
+    Returns at once in a process that is not a multi-worker one. Does not return on other workers than the
+    leader: it exits them with code 0.
+
+    Args:
+        timeout: seconds to wait for the other workers (one that never comes is left behind).
+    """
+    ctx = context.context()
+    config, server = ctx.coordination_service, ctx._collective_ops_server_def  # set by the strategy
+    if config is None or server is None or not config.service_leader:
+        return
+    me = f"/job:{server.job_name}/replica:0/task:{server.task_index}"
+    others = [f"/job:{job.name}/replica:0/task:{index}" for job in config.coordinated_job_list
+              for index in range(job.num_tasks)]
+    others.remove(config.service_leader)
+    timeout_ms = int(timeout * 1000)
+    ctx.wait_at_barrier("encoders_tf/finished", timeout_ms)
+    if me != config.service_leader:
+        ctx.set_config_key_value(f"encoders_tf/left{me}", "1")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    for task in others:
+        try:
+            ctx.get_config_key_value(f"encoders_tf/left{task}", timeout_ms)
+        except tf.errors.OpError:
+            pass  # it went away without saying so: nothing left to wait for
+    time.sleep(0.5)  # their processes are ending: let them go before the service does

@@ -4,10 +4,12 @@ import os
 
 import tensorflow as tf
 
+from encoders_tf.errors import InputError
+
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
 
 
-class DistributeError(ValueError):
+class DistributeError(InputError):
     """A strategy that cannot be set up from what was given: says what was wrong and what is accepted."""
 
 
@@ -51,9 +53,12 @@ def strategy_from_flag(name="auto", devices=None, tpu=None, cluster_resolver=Non
             lost later is noticed after HEARTBEAT_TIMEOUT seconds (see `multi_worker`).
 
     Example:
-    >>> strategy = strategy_from_flag("mirrored")
-    >>> with strategy.scope():
-    ...     model = build_classifier(...)
+    >>> from encoders_tf import EncoderConfig, build_encoder
+    >>> strategy = strategy_from_flag("one_device")
+    >>> with strategy.scope():  # build and compile models under the scope
+    ...     encoder = build_encoder(EncoderConfig.preset("lstm", vocabulary_size=100))
+    >>> strategy.num_replicas_in_sync
+    1
     """
     if name not in STRATEGIES:
         raise DistributeError(f"unknown strategy {name!r}; accepted: {', '.join(STRATEGIES)}")

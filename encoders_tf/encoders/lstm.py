@@ -27,8 +27,8 @@ class LSTMEncoder(keras.layers.Layer):
     >>> encoder = LSTMEncoder(vocabulary_size=100, embedding_size=8, units=16)
     >>> outputs = encoder({"token_ids": keras.ops.array([[2, 9, 3, 0]]),
     ...                    "padding_mask": keras.ops.array([[1, 1, 1, 0]], "bool")})
-    >>> outputs["sequence_output"].shape, outputs["pooled_output"].shape
-    ((1, 4, 16), (1, 16))
+    >>> print(outputs["sequence_output"].shape, outputs["pooled_output"].shape)
+    (1, 4, 16) (1, 16)
     """
 
     def __init__(self, vocabulary_size, embedding_size=128, units=128, num_layers=1, bidirectional=False,
@@ -60,6 +60,11 @@ class LSTMEncoder(keras.layers.Layer):
     @property
     def output_size(self):
         return self.units * (2 if self.bidirectional else 1)
+
+    @property
+    def token_embedding(self):
+        """The token embedding layer (keras.layers.Embedding, [V, E]); a masked-LM decoder ties to it."""
+        return self.embedding
 
     def build(self, input_shape):
         token_ids_shape = tuple(input_shape["token_ids"])

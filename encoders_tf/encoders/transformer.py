@@ -50,8 +50,8 @@ class TransformerEncoder(keras.layers.Layer):
     ...                              num_heads=2, intermediate_size=16)
     >>> outputs = encoder({"token_ids": keras.ops.array([[2, 9, 3, 0]]),
     ...                    "padding_mask": keras.ops.array([[1, 1, 1, 0]], "bool")})
-    >>> outputs["sequence_output"].shape, outputs["pooled_output"].shape
-    ((1, 4, 8), (1, 8))
+    >>> print(outputs["sequence_output"].shape, outputs["pooled_output"].shape)
+    (1, 4, 8) (1, 8)
     """
 
     def __init__(self, vocabulary_size, max_length=128, hidden_size=128, num_layers=2, num_heads=2,
@@ -116,6 +116,11 @@ class TransformerEncoder(keras.layers.Layer):
     @property
     def output_size(self):
         return self.hidden_size
+
+    @property
+    def token_embedding(self):
+        """The token embedding layer (keras.layers.Embedding, [V, E]); a masked-LM decoder ties to it."""
+        return self.embedding.token
 
     def build(self, input_shape):
         token_ids_shape = tuple(input_shape["token_ids"])

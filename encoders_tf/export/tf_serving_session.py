@@ -8,7 +8,7 @@ Run as a script (never import encoders_tf or keras here):
 
     python tf_serving_session.py EXPORT_DIR < requests.json
 
-stdin: {"requests": [{"signature": NAME, "texts": [base64 of each text's bytes, ...]}, ...]}.
+stdin: {"requests": [{"signature": NAME, "inputs": {INPUT: [base64 of each text's bytes, ...]}}, ...]}.
 stdout: one JSON object:
   "results": [{name: nested lists} per request],
   "ops": every op type in the graph and its functions,
@@ -56,7 +56,7 @@ def classify_ops(ops):
 
 
 def run(export_dir, requests):
-    """Returns ([outputs dict of numpy arrays per request], ops) for requests [(signature, [bytes, ...])]."""
+    """[outputs dict of numpy arrays per request] for requests [(signature, {input name: [bytes, ...]})]."""
     meta_graph = _serving_meta_graph(export_dir)
     graph = tf.Graph()
     with graph.as_default():
@@ -73,17 +73,21 @@ def run(export_dir, requests):
         if INIT_OP_KEY in meta_graph.signature_def:
             init = meta_graph.signature_def[INIT_OP_KEY].outputs[INIT_OP_KEY].name
             session.run(init, asset_feeds)
-        for signature, texts in requests:
+        for signature, inputs in requests:
             signature_def = meta_graph.signature_def[signature]
-            (text_input,) = signature_def.inputs.values()
+            feeds = {signature_def.inputs[name].name: texts for name, texts in inputs.items()}
             fetches = {key: info.name for key, info in signature_def.outputs.items()}
-            results.append(session.run(fetches, {text_input.name: texts}))
+            results.append(session.run(fetches, feeds))
     return results
 
 
 def _jsonable(value):
-    if value.dtype.kind in "SO":  # strings come back as bytes
-        return [item.decode("utf-8", "replace") if isinstance(item, bytes) else item for item in value.tolist()]
+    if value.dtype.kind in "SO":  # strings come back as bytes, at any rank (e.g. a tag per word: [B, W])
+        if value.ndim == 0:
+            item = value.item()
+            return item.decode("utf-8", "replace") if isinstance(item, bytes) else item
+        return [_jsonable(item) for item in value] if value.ndim > 1 else [
+            item.decode("utf-8", "replace") if isinstance(item, bytes) else item for item in value]
     return value.tolist()
 
 
@@ -91,7 +95,8 @@ def main(argv):
     export_dir = argv[1]
     ops = _op_types(_serving_meta_graph(export_dir).graph_def)
     text_ops, unknown_ops = classify_ops(ops)
-    requests = [(r["signature"], [base64.b64decode(t) for t in r["texts"]]) for r in json.load(sys.stdin)["requests"]]
+    requests = [(r["signature"], {name: [base64.b64decode(t) for t in texts] for name, texts in r["inputs"].items()})
+                for r in json.load(sys.stdin)["requests"]]
     results = run(export_dir, requests)
     modules = sorted({name.split(".")[0] for name in sys.modules})
     json.dump({"results": [{k: _jsonable(v) for k, v in r.items()} for r in results], "ops": ops,

@@ -4,6 +4,7 @@ from encoders_tf.layers.activations import ACTIVATIONS
 from encoders_tf.layers.attention import MultiHeadSelfAttention
 from encoders_tf.layers.embeddings import POSITION_EMBEDDINGS, TextEmbedding
 from encoders_tf.layers.feed_forward import FeedForward
+from encoders_tf.layers.masked_lm_head import MaskedLMHead
 from encoders_tf.layers.normalization import NORMALIZATIONS, RMSNorm, make_normalization
 from encoders_tf.layers.pooling import POOLING_MODES, SequencePooling
 from encoders_tf.layers.position import PositionEmbedding, SinusoidalPositionEncoding, sinusoidal_table
@@ -13,6 +14,7 @@ from encoders_tf.layers.transformer_block import TransformerBlock
 __all__ = [
     "ACTIVATIONS",
     "FeedForward",
+    "MaskedLMHead",
     "MultiHeadSelfAttention",
     "NORMALIZATIONS",
     "POOLING_MODES",

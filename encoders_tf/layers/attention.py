@@ -28,7 +28,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     >>> attention = MultiHeadSelfAttention(num_heads=2)
     >>> x = keras.random.normal((3, 5, 8))
     >>> mask = ops.array([[1, 1, 1, 0, 0]] * 3, dtype="bool")
-    >>> attention(x, padding_mask=mask).shape
+    >>> print(attention(x, padding_mask=mask).shape)
     (3, 5, 8)
     """
 

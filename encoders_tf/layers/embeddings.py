@@ -27,7 +27,7 @@ class TextEmbedding(keras.layers.Layer):
 
     Example:
     >>> embedding = TextEmbedding(vocabulary_size=100, hidden_size=8, max_length=16)
-    >>> embedding(keras.ops.array([[2, 7, 3, 0]])).shape
+    >>> print(embedding(keras.ops.array([[2, 7, 3, 0]])).shape)
     (1, 4, 8)
     """
 

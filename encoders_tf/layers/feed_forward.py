@@ -20,7 +20,7 @@ class FeedForward(keras.layers.Layer):
 
     Example:
     >>> ffn = FeedForward(intermediate_size=32)
-    >>> ffn(keras.random.normal((2, 4, 8))).shape
+    >>> print(ffn(keras.random.normal((2, 4, 8))).shape)
     (2, 4, 8)
     """
 

@@ -14,7 +14,7 @@ class RMSNorm(keras.layers.Layer):
         epsilon: added to the mean square.
 
     Example:
-    >>> RMSNorm(epsilon=1e-6)(keras.random.normal((2, 3, 8))).shape
+    >>> print(RMSNorm(epsilon=1e-6)(keras.random.normal((2, 3, 8))).shape)
     (2, 3, 8)
     """
 

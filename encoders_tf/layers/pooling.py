@@ -22,7 +22,7 @@ class SequencePooling(keras.layers.Layer):
     Example:
     >>> pooling = SequencePooling("mean")
     >>> h = keras.random.normal((2, 4, 8))
-    >>> pooling(h, padding_mask=keras.ops.array([[1, 1, 0, 0], [1, 1, 1, 1]], "bool")).shape
+    >>> print(pooling(h, padding_mask=keras.ops.array([[1, 1, 0, 0], [1, 1, 1, 1]], "bool")).shape)
     (2, 8)
     """
 

@@ -16,7 +16,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     Example:
     >>> positions = PositionEmbedding(max_length=16)
-    >>> positions(keras.random.normal((2, 5, 8))).shape
+    >>> print(positions(keras.random.normal((2, 5, 8))).shape)
     (2, 5, 8)
     """
 
@@ -69,7 +69,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
 
     Example:
     >>> encoding = SinusoidalPositionEncoding(max_length=16)
-    >>> encoding(keras.random.normal((2, 5, 8))).shape
+    >>> print(encoding(keras.random.normal((2, 5, 8))).shape)
     (2, 5, 8)
     """
 

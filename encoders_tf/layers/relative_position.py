@@ -41,7 +41,7 @@ class RelativePositionBias(keras.layers.Layer):
 
     Example:
     >>> bias = RelativePositionBias(num_heads=4)
-    >>> bias(keras.random.normal((2, 7, 8))).shape
+    >>> print(bias(keras.random.normal((2, 7, 8))).shape)
     (1, 4, 7, 7)
     """
 

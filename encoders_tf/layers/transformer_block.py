@@ -32,7 +32,7 @@ class TransformerBlock(keras.layers.Layer):
     Example:
     >>> block = TransformerBlock(num_heads=2, intermediate_size=32)
     >>> x = keras.random.normal((2, 5, 8))
-    >>> block(x, padding_mask=keras.ops.ones((2, 5), "bool")).shape
+    >>> print(block(x, padding_mask=keras.ops.ones((2, 5), "bool")).shape)
     (2, 5, 8)
     """
 

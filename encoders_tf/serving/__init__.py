@@ -32,9 +32,9 @@ def main_serve(base, host, port):
         ServeError: `base` is not a directory, models.config is invalid, or the port cannot be bound
             (bad input: report the message in one line and exit 2).
 
-    Example:
-    >>> main_serve("saved_models", "127.0.0.1", 8501)
-    serving 2 models from saved_models on http://127.0.0.1:8501
+    Example (serves until Ctrl-C)::
+
+        main_serve("saved_models", "127.0.0.1", 8501)  # prints: serving 2 models from saved_models on ...
     """
     logger = logging.getLogger("encoders_tf.serving")
     if not logger.handlers:

@@ -11,6 +11,7 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the TF Text ops that exported tokenizers run)
 from tensorflow.core.protobuf import saved_model_pb2
 
+from encoders_tf.errors import InputError
 from encoders_tf.export import MODELS_CONFIG, read_models_config, versions
 
 log = logging.getLogger("encoders_tf.serving")
@@ -18,7 +19,7 @@ log = logging.getLogger("encoders_tf.serving")
 UNKNOWN_ERROR_CODE = 2  # tensorflow.error.Code.UNKNOWN
 
 
-class ServeError(ValueError):
+class ServeError(InputError):
     """The server cannot start: a missing base path, an invalid models.config or a port in use."""
 
 
@@ -83,8 +84,8 @@ class ModelRepository:
     Example:
     >>> repository = ModelRepository("saved_models")
     >>> repository.refresh()
-    >>> sorted(repository.snapshot()["tweets-lstm"])
-    [1, 2]
+    >>> sorted(repository.snapshot()["demo"])
+    [1]
     """
 
     def __init__(self, base):

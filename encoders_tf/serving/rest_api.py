@@ -42,9 +42,13 @@ class RestApi:
         repository: a ModelRepository (or anything with `snapshot()` -> {name: {version: ModelVersion}}).
 
     Example:
+    >>> from encoders_tf.serving import ModelRepository
+    >>> repository = ModelRepository("saved_models")
+    >>> repository.refresh()
     >>> api = RestApi(repository)
-    >>> api.handle("POST", "/v1/models/demo:predict", b'{"instances": ["a lovely film"]}')
-    (200, {'predictions': [{'probabilities': [0.1, 0.9], 'label': 1, 'label_name': 'positive'}]})
+    >>> status, answer = api.handle("POST", "/v1/models/demo:predict", b'{"instances": ["a lovely film"]}')
+    >>> status, sorted(answer["predictions"][0])
+    (200, ['label', 'label_name', 'probabilities'])
     """
 
     def __init__(self, repository):

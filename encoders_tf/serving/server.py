@@ -39,9 +39,10 @@ class ModelServer:
         max_body_bytes: the largest request body accepted; larger ones get HTTP 413.
 
     Example:
+    >>> import urllib.request
     >>> with ModelServer("saved_models", port=0) as server:
-    ...     urllib.request.urlopen(f"{server.url}/v1/models/tweets-lstm").read()
-    b'{"model_version_status": [{"version": "1", "state": "AVAILABLE", ...}]}'
+    ...     print(urllib.request.urlopen(f"{server.url}/v1/models/demo").read().decode())
+    {"model_version_status": [{"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", ...}}]}
     """
 
     def __init__(self, base="saved_models", host="127.0.0.1", port=8501, poll_seconds=2.0,
@@ -126,9 +127,9 @@ def serve(base="saved_models", host="127.0.0.1", port=8501, poll_seconds=2.0, ma
     Raises:
         ServeError: `base` is not a directory, models.config is invalid, or the port cannot be bound.
 
-    Example:
-    >>> serve("saved_models", port=8501)
-    serving 2 models from saved_models on http://127.0.0.1:8501
+    Example (serves until Ctrl-C)::
+
+        serve("saved_models", port=8501)  # prints: serving 2 models from saved_models on http://127.0.0.1:8501
     """
     with ModelServer(base, host, port, poll_seconds, max_body_bytes) as server:
         count = len(server.models())

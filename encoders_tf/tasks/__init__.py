@@ -1,7 +1,10 @@
-"""Task heads and task models."""
+"""Task models: keras.Model subclasses holding their tokenizer, encoder and head as attributes."""
 
-from encoders_tf.tasks.classifier import (build_classifier, class_probabilities, compile_classifier,
-                                          num_classes_of, token_ids_model, tokenize_dataset)
+from encoders_tf.tasks.classifier import TextClassifier, class_probabilities
+from encoders_tf.tasks.masked_lm import MaskedLanguageModel
+from encoders_tf.tasks.tagger import TokenClassifier
+from encoders_tf.tasks.task import TEXT_PAIR_SPEC, TEXT_SPEC, Task, TextEncoder
+from encoders_tf.tasks.token_accuracy import TokenAccuracy
 
-__all__ = ["build_classifier", "class_probabilities", "compile_classifier", "num_classes_of", "token_ids_model",
-           "tokenize_dataset"]
+__all__ = ["MaskedLanguageModel", "TEXT_PAIR_SPEC", "TEXT_SPEC", "Task", "TextClassifier", "TextEncoder", "TokenAccuracy",
+           "TokenClassifier", "class_probabilities"]

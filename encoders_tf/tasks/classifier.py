@@ -1,87 +1,94 @@
-"""Text classifier: raw strings -> tokenizer -> encoder -> pooled output -> class probabilities."""
+"""TextClassifier: text (or a pair of texts) -> tokenizer -> encoder -> pooled output -> class probabilities."""
 
 import keras
 import tensorflow as tf
 from keras import ops
 
+from encoders_tf.tasks.task import TEXT_PAIR_SPEC, TEXT_SPEC, Task
 
-def build_classifier(tokenizer, encoder, num_classes, dropout=0.1, name="classifier"):
-    """A Keras model from text to class probabilities, with the tokenizer inside the graph.
 
-    Two classes use one sigmoid unit (the classic baseline's Dense(1, sigmoid)) and the model outputs
-    P(class 1) [B, 1]; more classes use a softmax and the model outputs [B, C]. `class_probabilities`
-    turns either into [B, C].
+@keras.saving.register_keras_serializable(package="encoders_tf")
+class TextClassifier(Task):
+    """Classifies one text, or a pair of texts packed `[CLS] a [SEP] b [SEP]` with segment ids.
+
+    Two classes use one sigmoid unit (the classic baseline's Dense(1, sigmoid)) and `call` returns
+    P(class 1) [B, 1]; more classes use a softmax and `call` returns [B, C]. `probabilities` gives [B, C]
+    either way. The head stays float32 under mixed precision: probabilities and the loss need the range.
 
     Args:
-        tokenizer: a layer named "tokenizer", from tf.string [B] to the encoder's input dict.
-        encoder: a layer named "encoder" honouring the encoder contract (TransformerEncoder, LSTMEncoder);
-            the exporter finds both by these names.
+        tokenizer: an in-graph tokenizer layer.
+        encoder: an encoder layer of the contract.
         num_classes: number of classes, at least 2.
+        class_names: their names, index = class id (default "0", "1", ...).
+        text_pair: the model classifies pairs of texts (its SavedModel takes `text` and `text_pair`).
         dropout: dropout rate on the pooled output.
-        name: the model's name.
 
     Example:
-    >>> tokenizer = WordPieceTokenizer(vocabulary, max_length=64, name="tokenizer")
-    >>> model = build_classifier(tokenizer, build_encoder(config, name="encoder"), num_classes=3)
-    >>> model(tf.constant(["what a lovely day"])).shape
+    >>> model = TextClassifier(tokenizer, encoder, num_classes=3)
+    >>> model.probabilities(["what a lovely day"]).shape
     TensorShape([1, 3])
     """
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
-    for layer, expected in ((tokenizer, "tokenizer"), (encoder, "encoder")):
-        if layer.name != expected:
-            raise ValueError(f"the {expected} layer must be named {expected!r}, got {layer.name!r}")
-    text = keras.Input(shape=(), dtype="string", name="text")
-    pooled = encoder(tokenizer(text))["pooled_output"]
-    pooled = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
-    # The head stays float32 under mixed precision: probabilities and the loss need the range.
-    if num_classes == 2:
-        head = keras.layers.Dense(1, activation="sigmoid", name="head", dtype="float32")
-    else:
-        head = keras.layers.Dense(num_classes, activation="softmax", name="head", dtype="float32")
-    return keras.Model(text, head(pooled), name=name)
 
+    def __init__(self, tokenizer, encoder, num_classes, class_names=None, text_pair=False, dropout=0.1, **kwargs):
+        super().__init__(tokenizer, encoder, **kwargs)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer of at least 2, got {num_classes!r}")
+        class_names = [str(name) for name in (class_names or range(num_classes))]
+        if len(class_names) != num_classes:
+            raise ValueError(f"class_names must name the {num_classes} classes, got {len(class_names)}: "
+                             f"{class_names}")
+        self.num_classes = num_classes
+        self.class_names = class_names
+        self.text_pair = bool(text_pair)
+        self.dropout = dropout
+        self.head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
+        if num_classes == 2:
+            self.head = keras.layers.Dense(1, activation="sigmoid", name="head", dtype="float32")
+        else:
+            self.head = keras.layers.Dense(num_classes, activation="softmax", name="head", dtype="float32")
 
-def token_ids_model(model):
-    """The classifier without its tokenizer: encoder inputs dict -> class outputs, sharing every layer.
+    def build_head(self):
+        if not self.head.built:
+            self.head.build((None, self.encoder.output_size))
 
-    `model` holds layers named "tokenizer", "encoder", "head" and optionally "head_dropout" between them.
+    def call(self, inputs, training=False):
+        pooled = self.encoder(inputs, training=training)["pooled_output"]
+        return self.head(self.head_dropout(pooled, training=training))
 
-    Training this model trains `model`. It is what `fit` runs on: strings stay in the tf.data pipeline
-    (tokenized there, in parallel), so the training step is numeric only, which replicas under
-    tf.distribute, XLA (`jit_compile`) and TPUs need.
+    def probabilities(self, text, text_pair=None):
+        """Class probabilities float32 [B, C] of raw text (and its pairs)."""
+        outputs = self(self.features(text, text_pair), training=False)
+        return tf.cast(class_probabilities(outputs), tf.float32)
 
-    Example:
-    >>> token_ids_model(model).fit(tokenize_dataset(batches_of_text_and_label, model.get_layer("tokenizer")))
-    """
-    encoder = model.get_layer("encoder")
-    inputs = {"token_ids": keras.Input(shape=(None,), dtype="int32", name="token_ids"),
-              "padding_mask": keras.Input(shape=(None,), dtype="int32", name="padding_mask")}
-    pooled = encoder(inputs)["pooled_output"]
-    if any(layer.name == "head_dropout" for layer in model.layers):
-        pooled = model.get_layer("head_dropout")(pooled)
-    outputs = model.get_layer("head")(pooled)
-    return keras.Model(inputs, outputs, name=f"{model.name}_from_token_ids")
+    def default_loss(self):
+        if self.num_classes == 2:
+            return keras.losses.BinaryCrossentropy()
+        return keras.losses.SparseCategoricalCrossentropy()
 
+    def default_metrics(self):
+        if self.num_classes == 2:
+            return [keras.metrics.BinaryAccuracy(name="accuracy")]
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
-def tokenize_dataset(dataset, tokenizer):
-    """Maps batches of (text, label) to (encoder inputs, label), in parallel, for `token_ids_model`.
+    def serving_endpoints(self):
+        names = tf.constant(self.class_names, dtype=tf.string)
 
-    The padding mask becomes int32: Keras builds a distributed model from a mean over replicas of the first
-    batch, which bool tensors cannot take.
-    """
-    def tokenize(text, label):
-        features = tokenizer(text)
-        return {"token_ids": features["token_ids"],
-                "padding_mask": tf.cast(features["padding_mask"], tf.int32)}, label
+        def predict(text, text_pair=None):
+            probabilities = self.probabilities(text, text_pair)
+            label = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+            return {"probabilities": probabilities, "label": label, "label_name": tf.gather(names, label)}
 
-    return dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if self.text_pair:
+            return {"serving_default": (predict, [TEXT_SPEC, TEXT_PAIR_SPEC]),
+                    "encode": (lambda text, text_pair: {"embedding": self.encode(text, text_pair)},
+                               [TEXT_SPEC, TEXT_PAIR_SPEC])}
+        return {"serving_default": (predict, [TEXT_SPEC]), **super().serving_endpoints()}
 
-
-def num_classes_of(model):
-    """The number of classes a classifier from `build_classifier` predicts."""
-    units = model.get_layer("head").units
-    return 2 if units == 1 else units
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_classes=self.num_classes, class_names=self.class_names, text_pair=self.text_pair,
+                      dropout=self.dropout)
+        return config
 
 
 def class_probabilities(outputs):
@@ -89,19 +96,3 @@ def class_probabilities(outputs):
     if outputs.shape[-1] == 1:
         return ops.concatenate([1.0 - outputs, outputs], axis=-1)
     return outputs
-
-
-def compile_classifier(model, learning_rate, jit_compile=False):
-    """Adam, and the cross-entropy and accuracy that fit the head: binary for 2 classes, else sparse.
-
-    Under the mixed_float16 policy, Keras wraps the optimizer for loss scaling. `jit_compile` asks for XLA
-    (on a model without string ops, such as `token_ids_model`).
-    """
-    if num_classes_of(model) == 2:
-        loss, accuracy = keras.losses.BinaryCrossentropy(), keras.metrics.BinaryAccuracy(name="accuracy")
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy()
-        accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[accuracy],
-                  jit_compile=jit_compile)
-    return model

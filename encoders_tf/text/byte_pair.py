@@ -58,6 +58,11 @@ class BytePairTokenizer(PackedTokenizer):
         self._tokenize = tf.function(self._bpe.tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
         self.built = True
 
+    @property
+    def separator_ids(self):
+        """RoBERTa's separator between the texts of a pair: </s></s>."""
+        return [self.end_id, self.end_id]
+
     def pieces(self, text):
         return self._tokenize(text)
 

@@ -1,8 +1,10 @@
-"""Packing token pieces into model inputs (specials around each row, truncation, padding, the mask), and the
-base layer every in-graph tokenizer shares."""
+"""Packing token pieces into model inputs (specials around each row or pair, truncation, padding, the mask,
+segment ids), and the base layer every in-graph tokenizer shares."""
 
 import keras
 import tensorflow as tf
+
+from encoders_tf.text.inputs import text_tensor
 
 
 def pack(pieces, max_length, end_id, pad_id, start_id=None, pad_to_max_length=False):
@@ -32,6 +34,93 @@ def pack(pieces, max_length, end_id, pad_id, start_id=None, pad_to_max_length=Fa
     return {"token_ids": token_ids, "padding_mask": padding_mask}
 
 
+def longest_first_lengths(first_lengths, second_lengths, budget):
+    """How many pieces of each text a pair keeps: Hugging Face's `longest_first` truncation, in closed form.
+
+    Pairs that fit keep everything. Otherwise the longer text is shortened first: when the shorter one fits in
+    half the budget it is kept whole and the longer one gets the rest; else each gets half, the odd piece going
+    to the longer text (the second on a tie). This is what the Hugging Face fast tokenizers (the `tokenizers`
+    library) compute; TF Text's RoundRobinTrimmer gives the odd piece to the first text instead.
+
+    Args:
+        first_lengths: int32 [B], pieces of the first texts.
+        second_lengths: int32 [B], pieces of the second texts.
+        budget: pieces a pair may keep (max_length minus its special tokens), at least 0.
+
+    Returns:
+        (first kept int32 [B], second kept int32 [B]).
+
+    Example:
+    >>> [t.numpy().tolist() for t in longest_first_lengths(tf.constant([10, 2, 10]), tf.constant([10, 9, 3]), 7)]
+    [[3, 2, 4], [4, 5, 3]]
+    """
+    first_longer = first_lengths > second_lengths
+    shorter = tf.minimum(first_lengths, second_lengths)
+    half, other_half = budget // 2, budget - budget // 2
+    fits = first_lengths + second_lengths <= budget
+    shorter_fits_half = 2 * shorter <= budget
+    first = tf.where(fits, first_lengths, tf.where(
+        shorter_fits_half, tf.where(first_longer, budget - second_lengths, first_lengths),
+        tf.where(first_longer, other_half, half)))
+    second = tf.where(fits, second_lengths, tf.where(
+        shorter_fits_half, tf.where(first_longer, second_lengths, budget - first_lengths),
+        tf.where(first_longer, half, other_half)))
+    return first, second
+
+
+def _first_n(pieces, n):
+    """The first n[i] pieces of each row i (n[i] <= its length): ragged [B, (k)] -> ragged [B, (n)]."""
+    starts = pieces.row_splits[:-1]
+    positions = tf.ragged.range(starts, starts + tf.cast(n, starts.dtype))  # [B, (n)] into pieces.values
+    return positions.with_flat_values(tf.gather(pieces.values, positions.flat_values))
+
+
+def pack_pair(first, second, max_length, end_id, pad_id, start_id=None, separator_ids=None,
+              pad_to_max_length=False):
+    """[start] first separator second [end], truncated longest-first to `max_length`, padded, with segment ids.
+
+    Args:
+        first: ragged int [B, (pieces)], the first texts' pieces.
+        second: ragged int [B, (pieces)], the second texts' pieces.
+        max_length: most ids per row, specials included.
+        end_id: id closing every row.
+        pad_id: id of padding.
+        start_id: id opening every row, or None (T5).
+        separator_ids: ids between the two texts (default [end_id]; RoBERTa: </s></s>).
+        pad_to_max_length: pad every batch to max_length.
+
+    Returns:
+        {"token_ids": int32 [B, T], "padding_mask": bool [B, T], "segment_ids": int32 [B, T]}: segment 0 is
+        the start token, the first text and the separator; segment 1 the second text and the end token;
+        padding is 0.
+
+    Example:
+    >>> pack_pair(tf.ragged.constant([[7, 8, 9]]), tf.ragged.constant([[5]]), 6, end_id=3, pad_id=0,
+    ...           start_id=2)["token_ids"]
+    <tf.Tensor: shape=(1, 6), dtype=int32, numpy=array([[2, 7, 8, 3, 5, 3]], dtype=int32)>
+    """
+    separator_ids = [end_id] if separator_ids is None else list(separator_ids)
+    budget = max_length - len(separator_ids) - 1 - (start_id is not None)
+    first, second = tf.cast(first, tf.int32), tf.cast(second, tf.int32)
+    first_kept, second_kept = longest_first_lengths(
+        tf.cast(first.row_lengths(), tf.int32), tf.cast(second.row_lengths(), tf.int32), budget)
+    first, second = _first_n(first, first_kept), _first_n(second, second_kept)
+    batch = first.nrows(out_type=tf.int32)
+
+    def columns(ids):
+        return tf.tile(tf.constant([ids], tf.int32), [batch, 1])  # [B, len(ids)]
+
+    head = [columns([start_id])] if start_id is not None else []
+    ids = tf.concat(head + [first, columns(separator_ids), second, columns([end_id])], axis=1)
+    segments = tf.concat([tf.zeros_like(part) for part in head + [first, columns(separator_ids)]] +
+                         [tf.ones_like(second), tf.ones([batch, 1], tf.int32)], axis=1)
+    length = max_length if pad_to_max_length else None
+    token_ids = ids.to_tensor(default_value=pad_id, shape=[None, length])  # [B, T]
+    return {"token_ids": token_ids,
+            "padding_mask": tf.sequence_mask(ids.row_lengths(), tf.shape(token_ids)[1]),
+            "segment_ids": segments.to_tensor(default_value=0, shape=[None, length])}
+
+
 def check_max_length(max_length, specials):
     if not isinstance(max_length, int) or max_length < specials:
         raise ValueError(f"max_length must be an integer of at least {specials} (room for the special tokens), "
@@ -41,20 +130,85 @@ def check_max_length(max_length, specials):
 class PackedTokenizer(keras.layers.Layer):
     """Base of the in-graph tokenizers: text -> `pieces` (each subclass) -> packed ids and mask.
 
-    Input tf.string [B] (or [B, 1]); invalid UTF-8 is replaced, never raised. Subclasses set `max_length`,
-    `pad_to_max_length`, `start_id` (or None), `end_id`, `pad_id`, and define `pieces(text)` -> ragged [B, (n)].
+    Takes what users pass (see `__call__`): a str, a list or tuple of str, a NumPy array of str, bytes or
+    objects, or a tf.string tensor of shape [], [B] or [B, 1]; invalid UTF-8 is replaced, never raised. A
+    single string (shape []) gives one unbatched row, [T], as keras-hub's tokenizers do; a batch gives
+    [B, T]. A second text packs pairs and adds `segment_ids`. Subclasses set `max_length`,
+    `pad_to_max_length`, `start_id` (or None), `end_id`, `pad_id`, and define `pieces(text)` -> ragged
+    [B, (n)]; `separator_ids` (the ids between two texts of a pair) defaults to [end_id].
     """
 
-    def call(self, text):
-        """text: tf.string [B] (or [B, 1]) -> {"token_ids": int32 [B, T], "padding_mask": bool [B, T]}."""
-        text = tf.convert_to_tensor(text, dtype=tf.string)
-        if text.shape.rank == 2:
-            text = tf.squeeze(text, axis=-1)
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-        return pack(self.pieces(text), self.max_length, self.end_id, self.pad_id, start_id=self.start_id,
-                    pad_to_max_length=self.pad_to_max_length)
+    @property
+    def separator_ids(self):
+        """The ids between the two texts of a pair: [end_id] ([SEP]; T5's </s>)."""
+        return [self.end_id]
 
-    def compute_output_spec(self, text):
+    def __call__(self, text, text_pair=None, **kwargs):
+        """Tokenizes `text` (and packs it with `text_pair` when given).
+
+        Args:
+            text: a str or bytes, a list or tuple of them, a NumPy array of str/bytes/object dtype, or a
+                tf.string tensor (or string keras.Input) of shape [], [B] or [B, 1].
+            text_pair: None, or second texts of the same kind and batch size.
+
+        Returns:
+            {"token_ids": int32, "padding_mask": bool} of shape [B, T] ([T] for one string), and for pairs
+            "segment_ids" int32 of the same shape.
+
+        Raises:
+            TypeError, ValueError: input that is not text of an accepted shape, saying what was given.
+
+        Example:
+        >>> tokenizer(["a lovely film", "dull"])["token_ids"].shape
+        TensorShape([2, 5])
+        >>> tokenizer("a lovely film", "a dull film")["segment_ids"]
+        <tf.Tensor: shape=(9,), dtype=int32, numpy=array([0, 0, 0, 0, 0, 1, 1, 1, 1], dtype=int32)>
+        """
+        text = text_tensor(text, "text")
+        if text_pair is None:
+            return super().__call__(text, **kwargs)
+        text_pair = text_tensor(text_pair, "text_pair")
+        specials = len(self.separator_ids) + 1 + (self.start_id is not None)
+        if self.max_length < specials:
+            raise ValueError(f"max_length {self.max_length} leaves no room for the {specials} special tokens of a "
+                             f"pair; accepted: a tokenizer with max_length of at least {specials} for pairs")
+        ranks = (min(len(text.shape), 1), min(len(text_pair.shape), 1))
+        if ranks[0] != ranks[1]:
+            raise ValueError(f"text and text_pair must both be one string or both be batches; got shapes "
+                             f"{tuple(text.shape)} and {tuple(text_pair.shape)}")
+        if ranks[0] and None not in (text.shape[0], text_pair.shape[0]) and text.shape[0] != text_pair.shape[0]:
+            raise ValueError(f"text and text_pair must hold as many texts; got {text.shape[0]} and "
+                             f"{text_pair.shape[0]}")
+        return super().__call__(text, text_pair, **kwargs)
+
+    def _clean(self, text):
+        """tf.string [], [B] or [B, 1] -> valid UTF-8 tf.string [B]."""
+        text = tf.reshape(text, [-1]) if text.shape.rank != 1 else text
+        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+
+    def call(self, text, text_pair=None):
+        """text (and text_pair): tf.string [], [B] or [B, 1] -> {"token_ids": int32 [B, T], "padding_mask": bool
+        [B, T]} (+ "segment_ids" int32 [B, T] for pairs); one string gives [T]."""
+        unbatched = text.shape.rank == 0
+        if text_pair is None:
+            outputs = pack(self.pieces(self._clean(text)), self.max_length, self.end_id, self.pad_id,
+                           start_id=self.start_id, pad_to_max_length=self.pad_to_max_length)
+        else:
+            first, second = self._clean(text), self._clean(text_pair)
+            tf.debugging.assert_equal(tf.shape(first)[0], tf.shape(second)[0],
+                                      message="text and text_pair must hold as many texts")
+            outputs = pack_pair(self.pieces(first), self.pieces(second), self.max_length, self.end_id,
+                                self.pad_id, start_id=self.start_id, separator_ids=self.separator_ids,
+                                pad_to_max_length=self.pad_to_max_length)
+        if unbatched:
+            outputs = {key: value[0] for key, value in outputs.items()}
+        return outputs
+
+    def compute_output_spec(self, text, text_pair=None):
         length = self.max_length if self.pad_to_max_length else None
-        return {"token_ids": keras.KerasTensor((text.shape[0], length), dtype="int32"),
-                "padding_mask": keras.KerasTensor((text.shape[0], length), dtype="bool")}
+        shape = (length,) if len(text.shape) == 0 else (text.shape[0], length)
+        outputs = {"token_ids": keras.KerasTensor(shape, dtype="int32"),
+                   "padding_mask": keras.KerasTensor(shape, dtype="bool")}
+        if text_pair is not None:
+            outputs["segment_ids"] = keras.KerasTensor(shape, dtype="int32")
+        return outputs

@@ -10,11 +10,13 @@ import tempfile
 
 import numpy as np
 
+from encoders_tf.errors import InputError
+
 BACKUP_FILE = "backup.npz"
 _POSITION = "position"  # the key of the JSON record inside the .npz; variables are "0", "1", ...
 
 
-class BackupError(ValueError):
+class BackupError(InputError):
     """A backup that does not fit the model being trained: says what differs and how to start over."""
 
 

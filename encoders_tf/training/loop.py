@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from encoders_tf.backup import Backup, BackupError
+from encoders_tf.training.backup import Backup, BackupError
 from encoders_tf.distribute import is_chief
 
 

