@@ -6,8 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
-# The tests, plus the docstring examples (`>>>`) of the package run as doctests. Modules whose examples are
-# not checked yet are listed in DOCTESTS_NOT_CHECKED_YET in encoders_tf/conftest.py.
+# The tests, plus the docstring examples (`>>>`) of the package run as doctests.
 PYTEST := $(BIN)/python -m pytest -q tests --doctest-modules encoders_tf
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 

@@ -18,11 +18,6 @@ from _pytest.doctest import DoctestItem
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
-# Modules whose examples are not run yet: other engineers are rewriting them (issue 14). Delete an entry once
-# that module's examples are true and runnable.
-DOCTESTS_NOT_CHECKED_YET = ["cli.py", "tasks", "text", "training"]
-collect_ignore = list(DOCTESTS_NOT_CHECKED_YET)
-
 
 def _reads_shared_data(item):
     return any("../shared/data" in example.source for example in item.dtest.examples)

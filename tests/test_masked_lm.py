@@ -239,3 +239,18 @@ def test_seeded_mask_generator_gives_the_same_masks_for_a_seed_on_every_trace():
         np.testing.assert_array_equal(again[0], first[0])
         np.testing.assert_array_equal(again[1], first[1])
     assert (traced(6)[0] != first[0]).any()
+
+
+def test_eager_masking_of_a_tensor_is_seeded_and_masks_every_row():
+    """keras-hub masks eager tensors on a Python path that ignores the graph seed; ours stays on the TF one."""
+    from encoders_tf.text.masking import SeededMaskGenerator
+
+    masker = SeededMaskGenerator(vocabulary_size=100, mask_selection_rate=0.5, mask_token_id=4,
+                                 mask_selection_length=3, unselectable_token_ids=[0, 2, 3])
+    token_ids = tf.constant([[2, 10, 11, 12, 3], [2, 13, 14, 3, 0]])
+    masks = []
+    for _ in range(2):
+        tf.random.set_seed(1)
+        masks.append(masker(token_ids))
+    assert masks[0]["mask_weights"].numpy().sum(axis=1).tolist() == [2, 1]  # ceil(0.5 x maskable tokens)
+    np.testing.assert_array_equal(masks[0]["mask_positions"], masks[1]["mask_positions"])

@@ -199,3 +199,18 @@ def test_pretrain_then_fine_tune_from_the_command_line(tmp_path, capsys):
     assert run["optimizer"]["name"] == "adamw" and run["encoder_config"]["vocabulary_size"] == json.loads(
         (pretrained / "run.json").read_text())["encoder_config"]["vocabulary_size"]
     assert (tuned / "vocab.txt").read_text() == (pretrained / "vocab.txt").read_text()
+
+
+def test_a_pretrained_run_exports_its_embeddings(tmp_path, capsys):
+    from encoders_tf.cli import main
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"the film was {word} and the plot {verb}\n" for word in ("good", "bad", "dull")
+                              for verb in ("moved", "sat", "ran", "fell")))
+    run = tmp_path / "pretrained"
+    assert main(["pretrain", "--model", "lstm", "--text-file", str(corpus), "--max-length", "16",
+                 "--vocabulary-size", "60", "--batch-size", "4", "--held-out", "0.2", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["export", "--model", str(run), "--name", "pretrained", "--base", str(tmp_path / "models")]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["serving_check"] == "ok" and exported["max_abs_difference_vs_keras"] <= 1e-5

@@ -137,3 +137,14 @@ def test_bad_symbolic_input_is_refused_when_the_model_is_built():
     with pytest.raises(ValueError, match=r"^text has a shape a tokenizer cannot take: got a symbolic Keras tensor "
                                          r"of shape \(None, 3\)"):
         bert(keras.Input(shape=(3,), dtype="string"))
+
+
+def test_a_sentencepiece_tokenizer_survives_reseeding():
+    """tf.random.set_seed clears TensorFlow's kernel cache, and with it the kernel holding the SentencePiece
+    model: the tokenizer builds its model resource again instead of failing with "Resource ... does not exist"."""
+    import keras
+
+    t5 = tokenizer("t5")
+    before = t5(["a small test"])["token_ids"].numpy()
+    keras.utils.set_random_seed(3)
+    np.testing.assert_array_equal(t5(["a small test"])["token_ids"].numpy(), before)

@@ -24,9 +24,15 @@ class TextClassifier(Task):
         dropout: dropout rate on the pooled output.
 
     Example:
+    >>> from encoders_tf import EncoderConfig, build_encoder
+    >>> from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+    >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    >>> tokenizer = WordPieceTokenizer(vocabulary, max_length=16)
+    >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    >>> encoder = build_encoder(config)
     >>> model = TextClassifier(tokenizer, encoder, num_classes=3)
-    >>> model.probabilities(["what a lovely day"]).shape
-    TensorShape([1, 3])
+    >>> tuple(model.probabilities(["what a lovely day"]).shape)
+    (1, 3)
     """
 
     def __init__(self, tokenizer, encoder, num_classes, class_names=None, text_pair=False, dropout=0.1, **kwargs):
@@ -82,7 +88,7 @@ class TextClassifier(Task):
             return {"serving_default": (predict, [TEXT_SPEC, TEXT_PAIR_SPEC]),
                     "encode": (lambda text, text_pair: {"embedding": self.encode(text, text_pair)},
                                [TEXT_SPEC, TEXT_PAIR_SPEC])}
-        return {"serving_default": (predict, [TEXT_SPEC]), **super().serving_endpoints()}
+        return {**super().serving_endpoints(), "serving_default": (predict, [TEXT_SPEC])}
 
     def get_config(self):
         config = super().get_config()

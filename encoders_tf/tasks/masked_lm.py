@@ -47,10 +47,17 @@ class MaskedLanguageModel(Task):
         layer_norm_epsilon: the head's LayerNorm epsilon.
 
     Example:
+    >>> from encoders_tf import EncoderConfig, build_encoder
+    >>> from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+    >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    >>> tokenizer = WordPieceTokenizer(vocabulary, max_length=16)
+    >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    >>> encoder = build_encoder(config)
     >>> model = MaskedLanguageModel(tokenizer, encoder)
-    >>> inputs, mask_ids, mask_weights = model.mask_batch(model.features(["a lovely film", "a dull film"]))
-    >>> model(inputs).shape  # [B, P, V]
-    TensorShape([2, 20, 8000])
+    >>> texts = tf.data.Dataset.from_tensors(["a lovely film", "a dull film"])
+    >>> inputs, mask_ids, mask_weights = next(iter(model.tokenize_dataset(texts)))
+    >>> tuple(model(inputs).shape)  # [B, P, V]: P = ceil(0.15 x max_length 16)
+    (2, 3, 54)
     """
 
     def __init__(self, tokenizer, encoder, mask_selection_rate=0.15, mask_token_rate=0.8, random_token_rate=0.1,
@@ -137,7 +144,20 @@ class MaskedLanguageModel(Task):
             a tf.data.Dataset of (inputs, mask_ids, mask_weights) batches.
 
         Example:
+        >>> from encoders_tf import EncoderConfig, build_encoder
+        >>> from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+        >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+        >>> tokenizer = WordPieceTokenizer(vocabulary, max_length=16)
+        >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+        >>> encoder = build_encoder(config)
+        >>> from encoders_tf.text.windows import document_windows
+        >>> model = MaskedLanguageModel(tokenizer, encoder)
+        >>> windows = document_windows(tokenizer, ["a lovely film", "a dull film"])
+        >>> seed = 0
         >>> train = lambda epoch: model.pretraining_dataset(windows, 32, seed=seed + epoch, shuffle=True)
+        >>> inputs, mask_ids, mask_weights = next(iter(train(0)))
+        >>> tuple(inputs["token_ids"].shape), tuple(mask_ids.shape), mask_weights.numpy().tolist()
+        ((2, 16), (2, 3), [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
         """
         rows = {name: windows[name] for name in ("token_ids", "padding_mask")}
         dataset = tf.data.Dataset.from_tensor_slices(rows)

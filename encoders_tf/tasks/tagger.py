@@ -31,9 +31,16 @@ class TokenClassifier(Task):
         dropout: dropout rate on the word vectors.
 
     Example:
+    >>> from encoders_tf import EncoderConfig, build_encoder
+    >>> from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+    >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    >>> tokenizer = WordPieceTokenizer(vocabulary, max_length=16)
+    >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    >>> encoder = build_encoder(config)
     >>> model = TokenClassifier(tokenizer, encoder, tag_names=["O", "B-PER", "I-PER"])
-    >>> model.tag(["Peter Blackburn left"])["tags"]
-    <tf.Tensor: shape=(1, 3), dtype=string, numpy=array([[b'B-PER', b'I-PER', b'O']], dtype=object)>
+    >>> tagged = model.tag(["Peter Blackburn left"])  # untrained: the tags themselves are arbitrary
+    >>> tuple(tagged["tags"].shape), tagged["word_count"].numpy().tolist()
+    ((1, 3), [3])
     """
 
     def __init__(self, tokenizer, encoder, tag_names, dropout=0.1, **kwargs):
@@ -107,7 +114,7 @@ class TokenClassifier(Task):
 
     def serving_endpoints(self):
         """`serving_default`: text [None] -> tags [None, W], tag_ids [None, W], word_count [None]; `encode`."""
-        return {"serving_default": (self.tag, [TEXT_SPEC]), **super().serving_endpoints()}
+        return {**super().serving_endpoints(), "serving_default": (self.tag, [TEXT_SPEC])}
 
     def get_config(self):
         config = super().get_config()

@@ -70,8 +70,10 @@ class Task(keras.Model):
         return tf.cast(self.encoder(self.features(text, text_pair), training=False)["pooled_output"], tf.float32)
 
     def serving_endpoints(self):
-        """{signature name: (function, input signature)} for the SavedModel; `encode` by default."""
-        return {"encode": (lambda text: {"embedding": self.encode(text)}, [TEXT_SPEC])}
+        """{signature name: (function, input signature)} for the SavedModel: `encode` (text -> embedding), also as
+        `serving_default` unless a subclass defines its own."""
+        encode = (lambda text: {"embedding": self.encode(text)}, [TEXT_SPEC])
+        return {"serving_default": encode, "encode": encode}
 
     def get_config(self):
         config = super().get_config()
@@ -92,14 +94,17 @@ class TextEncoder(Task):
     """Tokenizer and encoder, no head: text -> embeddings. A converted checkpoint, or the body of any task.
 
     Example:
+    >>> from encoders_tf import EncoderConfig, build_encoder
+    >>> from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+    >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    >>> tokenizer = WordPieceTokenizer(vocabulary, max_length=16)
+    >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    >>> encoder = build_encoder(config)
     >>> model = TextEncoder(tokenizer, encoder)
-    >>> model.encode(["a lovely film"]).shape
-    TensorShape([1, 128])
+    >>> tuple(model.encode(["a lovely film"]).shape)  # hidden_size 64
+    (1, 64)
     """
 
     def call(self, inputs, training=False):
         return self.encoder(inputs, training=training)
 
-    def serving_endpoints(self):
-        encode = super().serving_endpoints()["encode"]
-        return {"serving_default": encode, "encode": encode}

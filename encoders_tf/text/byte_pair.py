@@ -32,8 +32,10 @@ class BytePairTokenizer(PackedTokenizer):
         pad_to_max_length: pad every batch to `max_length`.
 
     Example:
-    >>> tokenizer = BytePairTokenizer("vocab.json", "merges.txt", max_length=64)
-    >>> tokenizer(tf.constant(["a sentence"]))["token_ids"]
+    >>> vocabulary = {"<s>": 0, "<pad>": 1, "</s>": 2, "a": 3, "Ġ": 4, "s": 5, "e": 6, "Ġs": 7, "Ġse": 8, "Ġsea": 9}
+    >>> tokenizer = BytePairTokenizer(vocabulary, ["Ġ s", "Ġs e", "Ġse a"], max_length=8)  # or their files
+    >>> tokenizer(tf.constant(["a sea"]))["token_ids"]  # <s> a Ġsea </s>
+    <tf.Tensor: shape=(1, 4), dtype=int32, numpy=array([[0, 3, 9, 2]], dtype=int32)>
     """
 
     def __init__(self, vocabulary, merges, max_length=128, start_token="<s>", end_token="</s>",

@@ -24,15 +24,22 @@ class SeededMaskGenerator(keras_hub.layers.MaskedLMMaskGenerator):
     Example:
     >>> masker = SeededMaskGenerator(vocabulary_size=100, mask_selection_rate=0.15, mask_token_id=4,
     ...                              mask_selection_length=3, unselectable_token_ids=[0, 2, 3])
-    >>> @tf.function
-    ... def mask(token_ids):
+    >>> token_ids = tf.constant([[2, 10, 11, 12, 13, 14, 15, 3], [2, 16, 17, 3, 0, 0, 0, 0]])
+    >>> def mask(token_ids):
     ...     tf.random.set_seed(7)  # this function's graph seed
     ...     return masker(token_ids)["mask_positions"]
-    >>> bool(tf.reduce_all(mask(token_ids) == mask(token_ids)))  # traced twice, the same masks
-    True
+    >>> first, again = tf.function(mask)(token_ids), tf.function(mask)(token_ids)  # traced twice
+    >>> first.numpy().tolist(), bool(tf.reduce_all(first == again))  # the same masks
+    ([[1, 0, 0], [1, 0, 0]], True)
     """
 
     _keys = None  # float32 [tokens of the batch being masked]: each token's shuffle key, set while masking
+
+    def __init__(self, *args, **kwargs):
+        # keras-hub masks eager tensors on a pure-Python path (its own `random`, no graph seed, rows may get
+        # no mask at all); the TF path is the seeded one, eager or traced.
+        kwargs.setdefault("_allow_python_workflow", False)
+        super().__init__(*args, **kwargs)
 
     def _maybe_initialize_tf(self):
         if self._random_selector is not None:

@@ -159,8 +159,11 @@ class PackedTokenizer(keras.layers.Layer):
             TypeError, ValueError: input that is not text of an accepted shape, saying what was given.
 
         Example:
-        >>> tokenizer(["a lovely film", "dull"])["token_ids"].shape
-        TensorShape([2, 5])
+        >>> from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+        >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+        >>> tokenizer = WordPieceTokenizer(vocabulary, max_length=16)
+        >>> tuple(tokenizer(["a lovely film", "dull"])["token_ids"].shape)
+        (2, 5)
         >>> tokenizer("a lovely film", "a dull film")["segment_ids"]
         <tf.Tensor: shape=(9,), dtype=int32, numpy=array([0, 0, 0, 0, 0, 1, 1, 1, 1], dtype=int32)>
         """

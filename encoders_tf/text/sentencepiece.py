@@ -29,8 +29,14 @@ class SentencePieceTokenizer(PackedTokenizer):
         pad_to_max_length: pad every batch to `max_length`.
 
     Example:
-    >>> tokenizer = SentencePieceTokenizer("spiece.model", max_length=64)
-    >>> tokenizer(tf.constant(["a sentence"]))["token_ids"]
+    >>> import io, sentencepiece
+    >>> spiece = io.BytesIO()  # a tiny T5-style model (<pad> 0, </s> 1, <unk> 2), as a spiece.model file holds
+    >>> sentencepiece.SentencePieceTrainer.train(
+    ...     sentence_iterator=iter(["a lovely film", "a dull film"]), model_writer=spiece, vocab_size=20,
+    ...     hard_vocab_limit=False, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, minloglevel=2)
+    >>> tokenizer = SentencePieceTokenizer(spiece.getvalue(), max_length=8)  # or "spiece.model"
+    >>> tokenizer(tf.constant(["a film"]))["token_ids"]  # ▁ a ▁film </s>
+    <tf.Tensor: shape=(1, 4), dtype=int32, numpy=array([[4, 5, 6, 1]], dtype=int32)>
     """
 
     def __init__(self, model, max_length=128, lowercase=False, strip_accents=False, start_token=None,
@@ -70,6 +76,11 @@ class SentencePieceTokenizer(PackedTokenizer):
             text = tf.strings.regex_replace(tf_text.normalize_utf8(text, "NFKD"), r"\p{Mn}", "")
         if self.lowercase:
             text = tf_text.case_fold_utf8(text)
+        if tf.executing_eagerly():
+            try:
+                return self._sentencepiece.tokenize(text)
+            except tf.errors.NotFoundError:  # tf.random.set_seed cleared the kernel that held the model: anew
+                self._sentencepiece = tf_text.SentencepieceTokenizer(model=self.model, out_type=tf.int32)
         return self._sentencepiece.tokenize(text)
 
     def get_config(self):

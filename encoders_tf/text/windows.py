@@ -51,9 +51,12 @@ def document_windows(tokenizer, documents, batch_size=512):
         document each row came from, "document": int64 [W].
 
     Example:
-    >>> windows = document_windows(tokenizer, ["a lovely film " * 200, "dull"])  # max_length 128
+    >>> from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+    >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    >>> tokenizer = WordPieceTokenizer(vocabulary, max_length=16)  # windows of 14 pieces
+    >>> windows = document_windows(tokenizer, ["a lovely film " * 20, "dull"])  # 60 pieces, then 1
     >>> windows["token_ids"].shape, windows["document"].tolist()
-    ((6, 128), [0, 0, 0, 0, 0, 1])
+    ((6, 16), [0, 0, 0, 0, 0, 1])
     """
     size = tokenizer.max_length - 2 if tokenizer.start_id is not None else tokenizer.max_length - 1
 

@@ -42,6 +42,7 @@ def tokenize_words(tokenizer, text):
         (words in each text, cut-off words included)}; W is the most words of a text in the batch.
 
     Example:
+    >>> from encoders_tf.text import WordPieceTokenizer
     >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "##s", "day"], max_length=5)
     >>> out = tokenize_words(tokenizer, ["goods day day"])
     >>> out["token_ids"].numpy().tolist(), out["word_starts"].numpy().tolist(), out["word_count"].numpy().tolist()

@@ -71,11 +71,21 @@ class Backup:
         identity: a JSON-able dict naming the run (e.g. its options): a backup of another run is refused.
 
     Example:
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("adam", "mse")
+    >>> history = model.fit(np.ones((4, 2)), np.ones(4), verbose=0)  # creates the optimizer's variables
     >>> backup = Backup("runs/x/backup", model)
-    >>> position, values = backup.read()  # (None, None), or ({"epoch": 1, "step": 40, "history": {...}}, [...])
+    >>> backup.read()  # no backup yet
+    (None, None)
+    >>> backup.save(epoch=1, step=60, history=history.history, seconds=93.5)
+    >>> position, values = backup.read()
+    >>> position["epoch"], position["step"], len(values) == len(backup.variables)
+    (1, 60, True)
     >>> backup.assign(values)
-    >>> backup.save(epoch=1, step=60, history=model.history.history, seconds=93.5)
-    >>> backup.delete()                  # the run finished
+    >>> backup.delete()  # the run finished
+    >>> backup.read()
+    (None, None)
     """
 
     def __init__(self, directory, model, write=True, identity=None):

@@ -50,8 +50,11 @@ def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict
     Returns:
         The contents of run.json.
 
-    Example:
-    >>> train_classifier(TrainOptions(model="lstm", dataset="sst2", epochs=2, out="runs/sst2-lstm"))
+    Example (trains for minutes)::
+
+        run = train_classifier(TrainOptions(model="lstm", dataset="sst2", data_dir="../shared/data", epochs=2,
+                                            out="runs/sst2-lstm"))
+        run["test_metrics"]["accuracy"]
     """
     with op_determinism(not options.jit_compile):
         return _train_classifier(options, verbose)

@@ -14,8 +14,12 @@ def op_determinism(enabled):
         enabled: turn op determinism on (True) or off (False) inside the block.
 
     Example:
-    >>> with op_determinism(not options.jit_compile):
-    ...     history = fit(model, train, epochs=3)
+    >>> from tensorflow.python.framework import config  # is_op_determinism_enabled is not exported
+    >>> with op_determinism(True):  # drivers: op_determinism(not options.jit_compile)
+    ...     config.is_op_determinism_enabled()
+    True
+    >>> config.is_op_determinism_enabled()  # restored
+    False
     """
     from tensorflow.python.framework import config as tf_config  # disable_op_determinism is not exported
 

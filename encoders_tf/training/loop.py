@@ -48,11 +48,13 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
         before).
 
     Example:
-    >>> with strategy.scope():
-    ...     model = compile_classifier(token_ids_model(classifier), 5e-4)
-    >>> history = fit(model, lambda epoch: batches.shuffle(1000, seed=epoch), epochs=3,
-    ...               validation_data=validation, backup_dir="runs/x/backup", backup_every=100)
-    >>> history.history["val_accuracy"]
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("adam", "mse")
+    >>> batches = tf.data.Dataset.from_tensor_slices((np.ones((8, 2)), np.ones(8))).batch(4)
+    >>> history = fit(model, lambda epoch: batches.shuffle(2, seed=epoch), epochs=2, validation_data=batches,
+    ...               verbose=0, backup_dir="runs/x/backup", backup_every=1)
+    >>> sorted(history.history), len(history.history["loss"])
+    (['loss', 'val_loss'], 2)
     """
     strategy = strategy or model.distribute_strategy
     verbose = verbose if is_chief(strategy) else 0  # one worker reports; the callbacks run on all

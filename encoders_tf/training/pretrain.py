@@ -88,10 +88,11 @@ def pretrain(options: PretrainOptions, verbose: int | str = "auto") -> dict:
     Raises:
         InputError (DataError among them): a bad option, no text, or too little to hold a slice out.
 
-    Example:
-    >>> run = pretrain(PretrainOptions(model="transformer", dataset="imdb", split="unsup", max_documents=5000,
-    ...                                data_dir="../shared/data", out="runs/pretrain-imdb"))
-    >>> run["held_out_metrics"]["perplexity"]
+    Example (trains for minutes)::
+
+        run = pretrain(PretrainOptions(model="transformer", dataset="imdb", split="unsup", max_documents=5000,
+                                       data_dir="../shared/data", out="runs/pretrain-imdb"))
+        run["held_out_metrics"]["perplexity"]
     """
     with op_determinism(not options.jit_compile):
         return _pretrain(options, verbose)

@@ -36,8 +36,16 @@ def save_run(run_dir, model, run, history=None, metrics=None):
         metrics: the metrics on the reported split, written to metrics.json.
 
     Example:
-    >>> save_run("runs/x", model, {"options": {...}})
+    >>> from encoders_tf import EncoderConfig, build_encoder
+    >>> from encoders_tf.tasks import TextEncoder
+    >>> from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+    >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    >>> model = TextEncoder(WordPieceTokenizer(vocabulary, max_length=16), build_encoder(config))
+    >>> save_run("runs/x", model, {"options": {"epochs": 1}})
     PosixPath('runs/x')
+    >>> sorted(path.name for path in pathlib.Path("runs/x").iterdir())
+    ['model.keras', 'run.json', 'vocab.txt']
     """
     from encoders_tf.text import save_vocabulary
 

@@ -47,9 +47,10 @@ def train_tagger(options: TagOptions, verbose: int | str = "auto") -> dict:
     Returns:
         The contents of run.json.
 
-    Example:
-    >>> run = train_tagger(TagOptions(dataset="conll2003", data_dir="../shared/data", epochs=1, out="runs/ner"))
-    >>> run["test_metrics"]["f1"]
+    Example (trains for minutes)::
+
+        run = train_tagger(TagOptions(dataset="conll2003", data_dir="../shared/data", epochs=1, out="runs/ner"))
+        run["test_metrics"]["f1"]
     """
     with op_determinism(True):
         return _train_tagger(options, verbose)
@@ -91,8 +92,14 @@ def predict_tags(model, split: TaggedSplit, batch_size=256) -> list:
         batch_size: sentences per batch.
 
     Example:
-    >>> predict_tags(model, TaggedSplit([["Peter", "left"]], [[1, 0]]))
-    [['B-PER', 'O']]
+    >>> from encoders_tf import EncoderConfig, build_encoder
+    >>> from encoders_tf.text import WordPieceTokenizer
+    >>> vocabulary = train_wordpiece_vocabulary(["Peter left", "Anna stayed"], vocabulary_size=60)
+    >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    >>> model = TokenClassifier(WordPieceTokenizer(vocabulary, max_length=16), build_encoder(config),
+    ...                         tag_names=["O", "B-PER", "I-PER"])  # untrained: its tags are arbitrary
+    >>> predict_tags(model, TaggedSplit([["Peter", "left"]], [[1, 0]]))  # one tag name per word
+    [['B-PER', 'B-PER']]
     """
     return _tag_split(model, split, batch_size)[0]
 
@@ -123,8 +130,16 @@ def evaluate_tagger(model, split: TaggedSplit, batch_size=256):
         batch_size: sentences per batch.
 
     Example:
-    >>> metrics, ms = evaluate_tagger(model, data.test)
-    >>> metrics["f1"], metrics["per_type"]["PER"]["f1"]
+    >>> from encoders_tf import EncoderConfig, build_encoder
+    >>> from encoders_tf.text import WordPieceTokenizer
+    >>> vocabulary = train_wordpiece_vocabulary(["Peter left", "Anna stayed"], vocabulary_size=60)
+    >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    >>> model = TokenClassifier(WordPieceTokenizer(vocabulary, max_length=16), build_encoder(config),
+    ...                         tag_names=["O", "B-PER", "I-PER"])  # untrained: its tags are arbitrary
+    >>> split = TaggedSplit([["Peter", "left"], ["Anna", "stayed"]], [[1, 0], [1, 0]])
+    >>> metrics, ms = evaluate_tagger(model, split)
+    >>> metrics["sentences"], metrics["words"], metrics["entities"], sorted(metrics["per_type"])
+    (2, 4, 2, ['PER'])
     """
     names = model.tag_names
     gold = [[names[i] for i in tags] for tags in split.tags]
