@@ -34,14 +34,17 @@ CONVERT_MINILM = ("minilm-mean-128", ["convert", "--from-hf", MINILM, "--out", "
                                  "--pooling", "mean"])
 CLASSES = {"accuracy": "accuracy", "macro_f1": "macro_f1"}
 IMDB = ["--dataset", "imdb", "--data-dir", "{data}", "--max-length", "256", "--epochs", "3"]
+SST2_TEACHER = [
+    ("minilm-mean-64", ["convert", "--from-hf", MINILM, "--out", "{runs}/minilm-mean-64", "--max-length", "64",
+                        "--pooling", "mean"]),
+    ("sst2-minilm-mean", ["train", "--init", "{runs}/minilm-mean-64", "--dataset", "sst2", "--data-dir", "{data}",
+                          "--epochs", "1", "--batch-size", "32", "--learning-rate", "5e-5",
+                          "--out", "{runs}/sst2-minilm-mean"]),
+]
+SST2 = ["--dataset", "sst2", "--data-dir", "{data}", "--epochs", "3", "--batch-size", "64", "--max-length", "64"]
+DISTILL = ["--match", "mse", "--alpha", "0.5", "--augment-factor", "1"]
 ROWS = {
-    "sst2-minilm": ("sst2", "minilm", [
-        ("minilm-mean-64", ["convert", "--from-hf", MINILM, "--out", "{runs}/minilm-mean-64", "--max-length", "64",
-                       "--pooling", "mean"]),
-        ("sst2-minilm-mean", ["train", "--init", "{runs}/minilm-mean-64", "--dataset", "sst2", "--data-dir", "{data}",
-                         "--epochs", "1", "--batch-size", "32", "--learning-rate", "5e-5",
-                         "--out", "{runs}/sst2-minilm-mean"]),
-    ], CLASSES),
+    "sst2-minilm": ("sst2", "minilm", SST2_TEACHER, CLASSES),
     "mrpc-minilm": ("mrpc", "minilm", [
         CONVERT_MINILM,
         ("mrpc-minilm-mean", ["train", "--init", "{runs}/minilm-mean-128", "--dataset", "mrpc", "--data-dir", "{data}",
@@ -59,6 +62,21 @@ ROWS = {
                               "--data-dir", "{data}", "--epochs", "5", "--batch-size", "32",
                               "--out", "{runs}/conll2003-bilstm"]),
     ], {"entity_f1": "f1", "accuracy": "accuracy"}),
+    # Distillation (Tang et al.'s recipe: MSE on logits; one augmented copy of each training text, labelled by
+    # the teacher) of the SST-2 MiniLM above, against the same BiLSTM trained alone with the same budget.
+    "sst2-bilstm": ("sst2", "bilstm", [
+        ("sst2-bilstm", ["train", "--model", "bilstm", *SST2, "--out", "{runs}/sst2-bilstm"]),
+    ], CLASSES),
+    "sst2-bilstm-distilled": ("sst2", "bilstm-distilled", [
+        *SST2_TEACHER,
+        ("sst2-bilstm-distilled", ["distill", "--teacher", "{runs}/sst2-minilm-mean", "--student", "bilstm", *SST2,
+                                   *DISTILL, "--out", "{runs}/sst2-bilstm-distilled"]),
+    ], CLASSES),
+    "sst2-transformer-distilled": ("sst2", "transformer-distilled", [
+        *SST2_TEACHER,
+        ("sst2-transformer-distilled", ["distill", "--teacher", "{runs}/sst2-minilm-mean", "--student", "transformer",
+                                        *SST2, *DISTILL, "--out", "{runs}/sst2-transformer-distilled"]),
+    ], CLASSES),
     "imdb-lstm": ("imdb", "lstm", [
         ("imdb-lstm", ["train", "--model", "lstm", *IMDB, "--out", "{runs}/imdb-lstm"]),
     ], CLASSES),
@@ -120,6 +138,40 @@ def run_row(name, runs, data_dir, force):
     return dataset, model, values, " && ".join(shown)
 
 
+def cost(dataset, runs, data_dir):
+    """{model: figures} of the finished rows of `dataset`, exported and measured side by side through their
+    SavedModels (tokenizer included) on the reported split's texts; with the speed-up over the `minilm` teacher."""
+    sys.path.insert(0, str(ROOT))
+    from encoders_tf.compare.serving_cost import serving_cost
+    from encoders_tf.data import load_dataset
+    from encoders_tf.export import versions
+
+    base, version_dirs = runs / "saved_models", {}
+    for _, (row_dataset, model, commands, _) in ROWS.items():
+        run_dir = runs / commands[-1][0]
+        if row_dataset != dataset or not done(run_dir):
+            continue
+        name = f"{dataset}-{model}"
+        subprocess.run([*CLI, "export", "--model", str(run_dir), "--name", name, "--base", str(base), "--keep", "1"],
+                       check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        version_dirs[model] = base / name / str(versions(base / name)[-1])
+    split = load_dataset(dataset, data_dir=data_dir).test
+    print(f"[cost] {dataset}: {', '.join(version_dirs)} on {len(split)} texts", flush=True)
+    measured = serving_cost(version_dirs, split.texts, batch_sizes=(1, 64), pairs=split.pairs)
+    figures = {}
+    for model, by_size in measured.items():
+        figures[model] = {"ms_per_example_batch1": by_size[1]["ms_per_example"],
+                          "p99_ms_batch1": by_size[1]["p99_ms"],
+                          "ms_per_example_batch64": by_size[64]["ms_per_example"],
+                          "examples_per_s_batch64": by_size[64]["examples_per_s"]}
+    teacher = figures.get("minilm")
+    for model, values in figures.items():
+        if teacher and model != "minilm":
+            values["speedup_vs_teacher_batch1"] = teacher["ms_per_example_batch1"] / values["ms_per_example_batch1"]
+            values["speedup_vs_teacher_batch64"] = teacher["ms_per_example_batch64"] / values["ms_per_example_batch64"]
+    return figures
+
+
 def record(new, date):
     """Merges records into results/quality-DATE.json (a row measured again replaces its old records)."""
     path = RESULTS / f"quality-{date}.json"
@@ -139,14 +191,27 @@ def table(date):
         rows.setdefault((r["dataset"], r["split"], r["model"]), {})[r["metric"]] = r["value"]
     lines = ["| data set (split) | model | quality | parameters | train s |", "|---|---|---|---:|---:|"]
     for (dataset, split, model), values in rows.items():
-        quality = ", ".join(f"{metric} {values[metric]:.4f}" for metric in values
-                            if metric not in ("train_seconds", "parameters"))
+        if "train_seconds" not in values:
+            continue
+        quality = ", ".join(f"{metric} {values[metric]:.4f}" for metric in values if UNITS.get(metric) is None)
         lines.append(f"| {dataset} ({split}) | {model} | {quality} | {values['parameters']:,} | "
                      f"{values['train_seconds']:,.0f} |")
+    costs = [(key, values) for key, values in rows.items() if "ms_per_example_batch1" in values]
+    if costs:
+        lines += ["", "| data set | model | accuracy | parameters | ms/example, batch 1 | ms/example, batch 64 | "
+                      "speed-up over the teacher, batch 1 / 64 |", "|---|---|---:|---:|---:|---:|---:|"]
+        for (dataset, _, model), values in costs:
+            speedup = (f"{values['speedup_vs_teacher_batch1']:.1f}x / {values['speedup_vs_teacher_batch64']:.1f}x"
+                       if "speedup_vs_teacher_batch1" in values else "(teacher)")
+            lines.append(f"| {dataset} | {model} | {values.get('accuracy', float('nan')):.4f} | "
+                         f"{values.get('parameters', 0):,} | {values['ms_per_example_batch1']:.2f} | "
+                         f"{values['ms_per_example_batch64']:.3f} | {speedup} |")
     return "\n".join(lines)
 
 
-UNITS = {"train_seconds": "s", "parameters": "count"}
+UNITS = {"train_seconds": "s", "parameters": "count", "ms_per_example_batch1": "ms", "p99_ms_batch1": "ms",
+         "ms_per_example_batch64": "ms", "examples_per_s_batch64": "examples/s", "speedup_vs_teacher_batch1": "ratio",
+         "speedup_vs_teacher_batch64": "ratio"}
 SPLITS = {"sst2": "dev", "mrpc": "dev", "imdb": "test", "conll2003": "valid"}
 
 
@@ -157,6 +222,8 @@ def main():
     parser.add_argument("--runs", default="runs/quality", help="where the rows' run directories go")
     parser.add_argument("--force", action="store_true", help="run commands again even when their result is there")
     parser.add_argument("--list", action="store_true", help="print the rows and their commands")
+    parser.add_argument("--cost", metavar="DATASET", help="export the finished rows of DATASET and measure their "
+                        "SavedModels side by side (ms per example at batch 1 and 64, speed-up over the teacher)")
     parser.add_argument("--table", metavar="DATE", help="print the Markdown table of results/quality-DATE.json")
     args = parser.parse_args()
     names = args.rows.split(",") if args.rows else list(ROWS)
@@ -172,6 +239,14 @@ def main():
         return
     runs = pathlib.Path(args.runs).resolve()
     date, where = datetime.date.today().isoformat(), machine()
+    if args.cost:
+        command = f"benchmarks/quality.py --cost {args.cost}"
+        for model, values in cost(args.cost, runs, args.data_dir).items():
+            path = record([{"benchmark": "quality", "dataset": args.cost, "split": SPLITS[args.cost], "model": model,
+                            "metric": metric, "value": value, "unit": UNITS[metric], "machine": where, "date": date,
+                            "command": command} for metric, value in values.items()], date)
+            print(json.dumps({"model": model, **values}), f"-> {path}", flush=True)
+        return
     for name in names:
         dataset, model, values, command = run_row(name, runs, args.data_dir, args.force)
         path = record([{"benchmark": "quality", "dataset": dataset, "split": SPLITS[dataset], "model": model,

@@ -1,4 +1,4 @@
-"""`encoders-tf`: train, evaluate, convert, export, check-serving, serve and demo, thin over the package's modules.
+"""`encoders-tf`: train, distill, pretrain, evaluate, convert, export, check-serving, serve and demo.
 
 Exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback), 1 a failure while running.
 Every subcommand imports what it needs when it runs, so `--help` answers at once.
@@ -70,6 +70,45 @@ def _add_run_arguments(parser):
                              "again, the same command resumes there (default: 100)")
 
 
+def _add_training_arguments(parser, max_length_help, out_help):
+    """The budget, the data sizes, the seed and the output of a supervised training command."""
+    parser.add_argument("--epochs", type=_positive_int, default=3)
+    parser.add_argument("--batch-size", type=_positive_int, default=64)
+    parser.add_argument("--max-length", type=_positive_int, help=max_length_help)
+    parser.add_argument("--learning-rate", type=_positive_float,
+                        help="(peak) learning rate (default: 1e-3 LSTM, 5e-4 Transformer, 3e-5 with --init)")
+    parser.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="WordPiece vocabulary size")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
+    parser.add_argument("--out", help=out_help)
+    _add_run_arguments(parser)
+    tuning = parser.add_argument_group(
+        "fine-tuning recipe", "AdamW with linear warm-up and linear decay to zero, no weight decay on biases and "
+        "normalization weights, global gradient clipping: on with --init, or when any of these is given")
+    tuning.add_argument("--warmup", type=_fraction, help="fraction of the steps spent warming up (default: 0.1)")
+    tuning.add_argument("--weight-decay", type=_non_negative_float, help="AdamW weight decay (default: 0.01)")
+    tuning.add_argument("--clip-norm", type=_non_negative_float,
+                        help="clip the global gradient norm (default: 1.0; 0: no clipping)")
+    parser.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
+                        help="stop after PATIENCE epochs without a better validation accuracy; the best epoch's "
+                             "weights are kept")
+
+
+_probability = _number(float, lambda value: 0 <= value <= 1, "a probability in [0, 1]")
+
+
+def _add_augment_arguments(parser, what):
+    """Tang et al.'s augmentation (word masking, swap and deletion for their part-of-speech swap, n-grams)."""
+    group = parser.add_argument_group("augmentation", f"of the {what} (never of validation or test text)")
+    group.add_argument("--augment-factor", type=_number(int, lambda value: value >= 0, "an integer >= 0"),
+                       default=0, metavar="N", help="copies of each training text (default: 0, none)")
+    group.add_argument("--augment-mask", type=_probability, default=0.1, help="P(a word -> [MASK]) (0.1)")
+    group.add_argument("--augment-swap", type=_probability, default=0.1, help="P(a word swapped) (0.1)")
+    group.add_argument("--augment-delete", type=_probability, default=0.1, help="P(a word deleted) (0.1)")
+    group.add_argument("--augment-ngram", type=_probability, default=0.25,
+                       help="P(a copy cut to a random n-gram, n in 1..5) (0.25)")
+
+
 def build_parser():
     from encoders_tf.config import PRESETS  # no TensorFlow import
 
@@ -84,30 +123,35 @@ def build_parser():
                        choices=list(PRESETS), metavar="{" + ",".join(PRESETS) + "}")
     _add_data_arguments(train, "tweets (default), sst2, imdb, mrpc, or a .csv/.tsv/.jsonl file; with --task tokens: "
                                "conll2003 (default) or a file of `word TAG` lines")
-    train.add_argument("--epochs", type=_positive_int, default=3)
-    train.add_argument("--batch-size", type=_positive_int, default=64)
-    train.add_argument("--max-length", type=_positive_int,
-                       help="tokens per text, specials included (default: 64; 128 with --task tokens)")
-    train.add_argument("--learning-rate", type=_positive_float,
-                       help="(peak) learning rate (default: 1e-3 LSTM, 5e-4 Transformer, 3e-5 with --init)")
-    train.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="WordPiece vocabulary size")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
-    train.add_argument("--out", help="run directory (default: runs/MODEL-DATASET)")
-    _add_run_arguments(train)
+    _add_training_arguments(train, "tokens per text, specials included (default: 64; 128 with --task tokens)",
+                            "run directory (default: runs/MODEL-DATASET)")
     train.add_argument("--init", metavar="RUN_DIR",
                        help="fine-tune the tokenizer and encoder of a run directory (of `train`, `pretrain` or "
                             "`convert`) instead of training --model from scratch")
-    tuning = train.add_argument_group(
-        "fine-tuning recipe", "AdamW with linear warm-up and linear decay to zero, no weight decay on biases and "
-        "normalization weights, global gradient clipping: on with --init, or when any of these is given")
-    tuning.add_argument("--warmup", type=_fraction, help="fraction of the steps spent warming up (default: 0.1)")
-    tuning.add_argument("--weight-decay", type=_non_negative_float, help="AdamW weight decay (default: 0.01)")
-    tuning.add_argument("--clip-norm", type=_non_negative_float,
-                        help="clip the global gradient norm (default: 1.0; 0: no clipping)")
-    train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
-                       help="stop after PATIENCE epochs without a better validation accuracy; the best epoch's "
-                            "weights are kept")
+    _add_augment_arguments(train, "training texts: N copies of each, with its label")
+
+    distill = commands.add_parser("distill", help="train a student classifier from scratch on a teacher "
+                                                  "classifier's outputs (resumes from its backup after a kill)")
+    distill.add_argument("--teacher", required=True, metavar="RUN_DIR",
+                         help="a classifier run directory (of `train` or `distill`), e.g. fine-tuned MiniLM")
+    distill.add_argument("--student", default="bilstm", choices=list(PRESETS),
+                         metavar="{" + ",".join(PRESETS) + "}", help="the student's encoder preset (default: bilstm)")
+    distill.add_argument("--student-vocabulary", choices=["train", "teacher"], default="train",
+                         help="train: a WordPiece vocabulary trained on the training texts (default); teacher: the "
+                              "teacher's tokenizer")
+    distill.add_argument("--alpha", type=_number(float, lambda value: 0 <= value <= 1, "a number in [0, 1]"),
+                         default=0.5, help="weight of the true labels' cross-entropy; 1 - alpha weighs the match "
+                                           "to the teacher (default: 0.5)")
+    distill.add_argument("--match", choices=["kl", "mse"], default="kl",
+                         help="kl: KL divergence of temperature-softened probabilities (Hinton et al., default); "
+                              "mse: squared difference of the logits (Tang et al.)")
+    distill.add_argument("--temperature", type=_positive_float, help="softening of --match kl (default: 2)")
+    distill.add_argument("--cache-dir", help="cached teacher outputs, keyed by teacher and texts "
+                                             "(default: TEACHER/cache)")
+    _add_data_arguments(distill, "the teacher's data set: sst2, imdb, mrpc, tweets, or a .csv/.tsv/.jsonl file")
+    _add_training_arguments(distill, "tokens per text for the student, specials included (default: 64)",
+                            "run directory (default: runs/distill-STUDENT-DATASET)")
+    _add_augment_arguments(distill, "the transfer set: N copies of each training text, labelled by the teacher")
 
     pretrain = commands.add_parser("pretrain", help="pretrain an encoder from scratch with masked-LM (resumes "
                                                     "from its backup after a kill); `train --init OUT` fine-tunes it")
@@ -185,21 +229,27 @@ def build_parser():
     return parser
 
 
-def _train(args):
-    common = dict(
-        model=args.model or ("bilstm" if args.task == "tokens" else "lstm"), data_dir=args.data_dir,
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+def _common_options(args):
+    """RunOptions' values from `_add_training_arguments`' flags."""
+    return dict(
+        data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         vocabulary_size=args.vocabulary_size, seed=args.seed, max_examples=args.max_examples, out=args.out,
-        init=args.init, warmup=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
-        strategy=args.strategy, devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
+        warmup=args.warmup, weight_decay=args.weight_decay, clip_norm=args.clip_norm, strategy=args.strategy,
+        devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
         cluster_resolver=args.cluster_resolver, precision=args.precision, backup_every=args.backup_every)
+
+
+def _train(args):
+    common = dict(model=args.model or ("bilstm" if args.task == "tokens" else "lstm"), init=args.init,
+                  **_common_options(args))
     if args.task == "tokens":
         from encoders_tf.training.tagging import TagOptions, train_tagger
 
         unused = [flag for flag, value in (("--text-column", args.text_column), ("--label-column", args.label_column),
                                            ("--text-pair-column", args.text_pair_column),
                                            ("--skip-bad-rows", args.skip_bad_rows), ("--jit-compile", args.jit_compile),
-                                           ("--early-stopping", args.early_stopping)) if value]
+                                           ("--early-stopping", args.early_stopping),
+                                           ("--augment-factor", args.augment_factor)) if value]
         if unused:
             raise UsageError(f"{', '.join(unused)} do not apply to --task tokens (accepted there: --dataset, "
                              f"--max-length and the training options)")
@@ -208,11 +258,30 @@ def _train(args):
     else:
         from encoders_tf.training.classifier import TrainOptions, train_classifier
 
-        options = TrainOptions(
-            dataset=args.dataset or "tweets", text_column=args.text_column, text_pair_column=args.text_pair_column,
-            label_column=args.label_column, skip_bad_rows=args.skip_bad_rows, max_length=args.max_length or 64,
-            early_stopping=args.early_stopping, jit_compile=args.jit_compile, **common)
+        options = TrainOptions(**_classifier_options(args), **common)
         run = train_classifier(options)
+    print(json.dumps({"run_dir": str(options.run_dir()), **_summary(run["test_metrics"])}, indent=2))
+    _leave_quietly()
+
+
+def _classifier_options(args):
+    """The options of a text classifier's data, budget and augmentation (train and distill)."""
+    return dict(
+        dataset=args.dataset or "tweets", text_column=args.text_column, text_pair_column=args.text_pair_column,
+        label_column=args.label_column, skip_bad_rows=args.skip_bad_rows, max_length=args.max_length or 64,
+        early_stopping=args.early_stopping, jit_compile=args.jit_compile, augment_factor=args.augment_factor,
+        augment_mask=args.augment_mask, augment_swap=args.augment_swap, augment_delete=args.augment_delete,
+        augment_ngram=args.augment_ngram)
+
+
+def _distill(args):
+    from encoders_tf.training.distill import DistillOptions, distill
+
+    options = DistillOptions(
+        teacher=args.teacher, model=args.student, student_vocabulary=args.student_vocabulary, alpha=args.alpha,
+        match=args.match, temperature=args.temperature, cache_dir=args.cache_dir, **_common_options(args),
+        **_classifier_options(args))
+    run = distill(options)
     print(json.dumps({"run_dir": str(options.run_dir()), **_summary(run["test_metrics"])}, indent=2))
     _leave_quietly()
 
@@ -383,7 +452,7 @@ def _demo(args):
              max_examples=args.max_examples)
 
 
-COMMANDS = {"train": _train, "pretrain": _pretrain, "evaluate": _evaluate, "convert": _convert, "export": _export,
+COMMANDS = {"train": _train, "distill": _distill, "pretrain": _pretrain, "evaluate": _evaluate, "convert": _convert, "export": _export,
             "check-serving": _check_serving, "serve": _serve, "demo": _demo}
 
 

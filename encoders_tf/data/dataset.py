@@ -108,7 +108,8 @@ class TextDataset:
         return getattr(self, name)
 
 
-def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+                  targets=None) -> tf.data.Dataset:
     """Batches of (text tf.string [B], label int64 [B]), or for pairs ({"text": tf.string [B], "text_pair":
     tf.string [B]}, label int64 [B]); prefetched; the last batch may be smaller.
 
@@ -117,6 +118,7 @@ def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed:
         batch_size: examples per batch.
         shuffle: reshuffle every epoch, in an order fixed by `seed` (the same for a new dataset and seed).
         seed: the shuffle seed.
+        targets: each example's target in place of its label: an array [N, ...] or a dict of them.
 
     Example:
     >>> split = Split(["a fine film", "dull", "superb"], [1, 0, 1])
@@ -132,7 +134,9 @@ def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed:
     inputs = tf.constant(list(split.texts), dtype=tf.string, shape=[len(split)])
     if split.pairs is not None:
         inputs = {"text": inputs, "text_pair": tf.constant(list(split.pairs), dtype=tf.string, shape=[len(split)])}
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, tf.constant(split.labels, dtype=tf.int64)))
+    if targets is None:
+        targets = tf.constant(split.labels, dtype=tf.int64)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if shuffle:
         dataset = dataset.shuffle(max(1, len(split)), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

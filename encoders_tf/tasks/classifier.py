@@ -48,18 +48,24 @@ class TextClassifier(Task):
         self.text_pair = bool(text_pair)
         self.dropout = dropout
         self.head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
-        if num_classes == 2:
-            self.head = keras.layers.Dense(1, activation="sigmoid", name="head", dtype="float32")
-        else:
-            self.head = keras.layers.Dense(num_classes, activation="softmax", name="head", dtype="float32")
+        # The head gives logits; `call` applies the activation (distillation matches the logits themselves).
+        self.head = keras.layers.Dense(1 if num_classes == 2 else num_classes, name="head", dtype="float32")
 
     def build_head(self):
         if not self.head.built:
             self.head.build((None, self.encoder.output_size))
 
     def call(self, inputs, training=False):
+        return self.activate(self.logits(inputs, training=training))
+
+    def logits(self, inputs, training=False):
+        """The head's logits of encoder inputs: float32 [B, 1] for two classes, else [B, C]."""
         pooled = self.encoder(inputs, training=training)["pooled_output"]
         return self.head(self.head_dropout(pooled, training=training))
+
+    def activate(self, logits):
+        """`call`'s outputs from logits: the sigmoid of [B, 1] for two classes, else the softmax of [B, C]."""
+        return ops.sigmoid(logits) if self.num_classes == 2 else ops.softmax(logits, axis=-1)
 
     def probabilities(self, text, text_pair=None):
         """Class probabilities float32 [B, C] of raw text (and its pairs)."""

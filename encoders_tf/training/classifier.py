@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from encoders_tf.data import load_dataset, to_tf_dataset
+from encoders_tf.data.augment import Augmentation, augment_split
 from encoders_tf.tasks import TextClassifier
 from encoders_tf.text import train_wordpiece_vocabulary
 from encoders_tf.training.determinism import op_determinism
@@ -29,6 +30,17 @@ class TrainOptions(RunOptions):
     skip_bad_rows: bool = False
     early_stopping: int | None = None  # patience in epochs; the best validation epoch's weights are kept
     jit_compile: bool = False  # XLA: batches are then padded to max_length, so shapes stay fixed
+    # Training-text augmentation (encoders_tf.data.augment): copies per text and the probabilities of a word
+    # masked, swapped, deleted, and of a copy cut to an n-gram.
+    augment_factor: int = 0
+    augment_mask: float = 0.1
+    augment_swap: float = 0.1
+    augment_delete: float = 0.1
+    augment_ngram: float = 0.25
+
+    def augmentation(self) -> Augmentation:
+        return Augmentation(factor=self.augment_factor, mask=self.augment_mask, swap=self.augment_swap,
+                            delete=self.augment_delete, ngram=self.augment_ngram, seed=self.seed)
 
     def run_dir(self) -> pathlib.Path:
         model = pathlib.Path(self.init).name if self.init else self.model
@@ -67,7 +79,8 @@ def _train_classifier(options, verbose):
                         label_column=options.label_column, text_pair_column=options.text_pair_column,
                         seed=options.seed, skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
     vocabulary = None if options.init else train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
-    total_steps = -(-len(data.train) // options.batch_size) * options.epochs
+    train = augment_split(data.train, options.augmentation())  # copies keep their text's label
+    total_steps = -(-len(train) // options.batch_size) * options.epochs
     with dtype_policy(options.precision), strategy.scope():
         # Pairs: segment embeddings tell the two texts apart.
         tokenizer, encoder, config = tokenizer_and_encoder(
@@ -91,13 +104,14 @@ def _train_classifier(options, verbose):
     run_dir = options.run_dir()
     # Each epoch's order from its own seed, so a resumed run can rebuild any epoch.
     history, train_seconds = resumable_fit(
-        model, lambda epoch: batches(data.train, shuffle=True, seed=options.seed + epoch), options, strategy,
+        model, lambda epoch: batches(train, shuffle=True, seed=options.seed + epoch), options, strategy,
         run_dir, verbose, validation_data=batches(data.validation), callbacks=callbacks)
 
     metrics, ms_per_example = evaluate_split(model, data.test, options.batch_size)
     return finish(options, strategy, run_dir, model, history, recipe=recipe, config=config, data=data,
                   train_seconds=train_seconds, ms_per_example=ms_per_example, metrics=metrics,
-                  class_names=list(data.class_names), skipped_rows=data.skipped_rows, xla=bool(model.jit_compile))
+                  class_names=list(data.class_names), text_pair=data.has_pairs, skipped_rows=data.skipped_rows,
+                  augmented=len(train) - len(data.train), xla=bool(model.jit_compile))
 
 
 def pad_to_length(length):

@@ -85,16 +85,18 @@ def dtype_policy(precision):
         keras.config.set_dtype_policy(previous)
 
 
-def tokenizer_and_encoder(options, vocabulary, **overrides):
+def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
     """(tokenizer, encoder, EncoderConfig) to train: those of the run `options.init` (trained, pretrained or
-    converted), else a WordPiece tokenizer on `vocabulary` and the encoder preset `options.model` with the
-    config `overrides`. Call under the strategy's scope."""
+    converted), else `tokenizer` (default: a WordPiece tokenizer on `vocabulary`) and a new encoder of the
+    preset `options.model` with the config `overrides`. Call under the strategy's scope."""
     if getattr(options, "init", None):
         model, run = load_run(options.init)
         return model.tokenizer, model.encoder, EncoderConfig.from_dict(run["encoder_config"])
-    config = EncoderConfig.preset(options.model, max_length=options.max_length, vocabulary_size=len(vocabulary))
+    if tokenizer is None:
+        tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
+    config = EncoderConfig.preset(options.model, max_length=options.max_length,
+                                  vocabulary_size=tokenizer.vocabulary_size)
     config = config.replace(**{key: value for key, value in overrides.items() if key in _applicable(config)})
-    tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
     return tokenizer, build_encoder(config, name="encoder"), config
 
 

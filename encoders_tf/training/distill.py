@@ -1,0 +1,170 @@
+"""`encoders-tf distill`: a student classifier trained from scratch on a teacher classifier's logits (cached),
+the true labels and an augmented transfer set; the result is an ordinary classifier run."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import keras
+
+from encoders_tf.data import load_dataset, to_tf_dataset
+from encoders_tf.data.augment import augment_split
+from encoders_tf.errors import InputError
+from encoders_tf.tasks import Distillation, TextClassifier
+from encoders_tf.text import train_wordpiece_vocabulary
+from encoders_tf.training.classifier import TrainOptions, evaluate_split, pad_to_length
+from encoders_tf.training.determinism import op_determinism
+from encoders_tf.training.driver import (dtype_policy, finish, optimizer_for, resumable_fit, start,
+                                         tokenizer_and_encoder)
+from encoders_tf.training.runs import load_run, read_run_info
+from encoders_tf.training.teacher_logits import teacher_logits
+
+STUDENT_VOCABULARIES = ("train", "teacher")
+
+
+@dataclasses.dataclass
+class DistillOptions(TrainOptions):
+    """What `encoders-tf distill` takes (`model` is the student preset); see `encoders-tf distill --help`."""
+
+    teacher: str = ""  # a classifier run directory
+    student_vocabulary: str = "train"  # train: WordPiece trained on the training texts; teacher: its tokenizer
+    alpha: float = 0.5  # weight of the true labels' cross-entropy; 1 - alpha matches the teacher
+    temperature: float | None = None  # softens "kl" (default 2); "mse" takes 1
+    match: str = "kl"  # kl (Hinton et al.) or mse on logits (Tang et al.)
+    cache_dir: str | None = None  # cached teacher logits (default: TEACHER/cache)
+
+    def run_dir(self) -> pathlib.Path:
+        return pathlib.Path(self.out or f"runs/distill-{self.model}-{pathlib.Path(self.dataset).stem}")
+
+
+def distill(options: DistillOptions, verbose: int | str = "auto") -> dict:
+    """Distils the classifier run `options.teacher` into a new `options.model` student; writes the run directory.
+
+    The transfer set is the training split and, with `augment_factor`, its augmented copies (never validation
+    or test text), all labelled by the teacher's logits, computed once and cached. The student trains on
+    `Distillation`'s loss; validation (early stopping) and the test metrics use the true labels. run.json
+    records the teacher (path and SHA-256 of its weights) and the recipe.
+
+    Args:
+        options: a DistillOptions.
+        verbose: Keras verbosity ("auto", 0, 1 or 2).
+
+    Returns:
+        The contents of run.json.
+
+    Example (trains for minutes)::
+
+        run = distill(DistillOptions(teacher="runs/sst2-minilm", model="bilstm", dataset="sst2",
+                                     augment_factor=2, out="runs/sst2-bilstm-distilled"))
+    """
+    with op_determinism(not options.jit_compile):
+        return _distill(options, verbose)
+
+
+def check_options(options):
+    """Refuses a bad recipe before anything is read."""
+    if options.student_vocabulary not in STUDENT_VOCABULARIES:
+        raise InputError(f"unknown student vocabulary {options.student_vocabulary!r}; accepted: "
+                         f"{', '.join(STUDENT_VOCABULARIES)}")
+    if not 0 <= options.alpha <= 1:
+        raise InputError(f"alpha must be in [0, 1] (the weight of the true labels), got {options.alpha!r}")
+    if options.match not in ("kl", "mse"):
+        raise InputError(f"unknown match {options.match!r}; accepted: kl, mse")
+    if options.temperature is not None and not options.temperature > 0:
+        raise InputError(f"the temperature must be > 0, got {options.temperature!r}")
+    if options.match == "mse" and options.temperature not in (None, 1):
+        raise InputError(f"the temperature softens probabilities for --match kl; --match mse compares logits "
+                         f"and takes none, got {options.temperature!r}")
+    if options.init:
+        raise InputError("distill trains its student from scratch; --init does not apply (fine-tune the "
+                         "result with `encoders-tf train --init`)")
+    options.augmentation()  # its own checks
+
+
+def _teacher_run(options):
+    """The teacher's run.json, checked to be a classifier run."""
+    run = read_run_info(options.teacher)
+    if run.get("task") != "TextClassifier":
+        raise InputError(f"--teacher {options.teacher} is a {run.get('task')} run, not a classifier run (the --out "
+                         f"of `encoders-tf train` or `distill`)")
+    return run
+
+
+def _check_teacher_data(options, run, data):
+    """The teacher must classify this data set's classes and kind of text (single texts or pairs)."""
+    if list(run["class_names"]) != list(data.class_names):
+        raise InputError(f"--teacher {options.teacher} knows the classes {list(run['class_names'])}, but "
+                         f"{options.dataset} has {list(data.class_names)}; distil on the data set the teacher "
+                         f"was trained for")
+    teacher_pairs = run.get("text_pair", bool(run["options"].get("text_pair_column")) or run.get("dataset") == "mrpc")
+    if teacher_pairs != data.has_pairs:
+        raise InputError(f"--teacher {options.teacher} classifies {'pairs of texts' if teacher_pairs else 'single texts'}"
+                         f", but {options.dataset} holds {'pairs' if data.has_pairs else 'single texts'}")
+
+
+def _distill(options, verbose):
+    check_options(options)
+    teacher_run = _teacher_run(options)  # a wrong teacher fails at once, before the data is read
+    keras.utils.set_random_seed(options.seed)
+    strategy = start(options, verbose)
+    data = load_dataset(options.dataset, data_dir=options.data_dir, text_column=options.text_column,
+                        label_column=options.label_column, text_pair_column=options.text_pair_column,
+                        seed=options.seed, skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
+    _check_teacher_data(options, teacher_run, data)
+    transfer = augment_split(data.train, options.augmentation(), copies_labelled=False)
+    logits, cache = teacher_logits(options.teacher, transfer.texts, transfer.pairs, cache_dir=options.cache_dir,
+                                   verbose=bool(verbose))
+    temperature = options.temperature or (2.0 if options.match == "kl" else 1.0)
+    teacher_tokenizer = None
+    if options.student_vocabulary == "teacher":
+        teacher_tokenizer = load_run(options.teacher, TextClassifier)[0].tokenizer
+        vocabulary = None
+    else:
+        vocabulary = train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
+    total_steps = -(-len(transfer) // options.batch_size) * options.epochs
+    with dtype_policy(options.precision), strategy.scope():
+        tokenizer, encoder, config = tokenizer_and_encoder(
+            options, vocabulary, tokenizer=teacher_tokenizer and _resized(teacher_tokenizer, options.max_length),
+            **({"type_vocabulary_size": 2} if data.has_pairs else {}))
+        student = TextClassifier(tokenizer, encoder, data.num_classes, class_names=data.class_names,
+                                 text_pair=data.has_pairs, dropout=options.head_dropout)
+        model = Distillation(student, alpha=options.alpha, temperature=temperature, matching=options.match)
+        optimizer, recipe = optimizer_for(options, config.architecture, total_steps)
+        # Weighted: the weights leave the teacher-labelled copies out of the accuracy.
+        model.compile(optimizer=optimizer, weighted_metrics=student.default_metrics(), jit_compile=options.jit_compile)
+
+    targets = {"label": transfer.labels, "teacher_logits": logits}
+
+    def batches(split, shuffle=False, seed=0, targets=None):
+        dataset = student.tokenize_dataset(to_tf_dataset(split, options.batch_size, shuffle=shuffle, seed=seed,
+                                                         targets=targets))
+        return dataset.map(pad_to_length(student.tokenizer.max_length)) if options.jit_compile else dataset
+
+    callbacks = []
+    if options.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                                       patience=options.early_stopping, restore_best_weights=True,
+                                                       verbose=1 if verbose else 0))
+    run_dir = options.run_dir()
+    history, train_seconds = resumable_fit(
+        model, lambda epoch: batches(transfer, shuffle=True, seed=options.seed + epoch, targets=targets), options,
+        strategy, run_dir, verbose, validation_data=batches(data.validation), callbacks=callbacks)
+
+    metrics, ms_per_example = evaluate_split(student, data.test, options.batch_size)
+    distillation = {"teacher": str(options.teacher), "teacher_sha256": cache["key"].split("-")[0],
+                    "teacher_test_metrics": teacher_run.get("test_metrics"), "alpha": options.alpha,
+                    "temperature": temperature, "match": options.match,
+                    "student_vocabulary": options.student_vocabulary, "augmentation": options.augmentation().to_dict(),
+                    "transfer_size": len(transfer), "augmented": len(transfer) - len(data.train),
+                    "teacher_logits_cache": cache}
+    return finish(options, strategy, run_dir, student, history, recipe=recipe, config=config, data=data,
+                  train_seconds=train_seconds, ms_per_example=ms_per_example, metrics=metrics,
+                  class_names=list(data.class_names), text_pair=data.has_pairs, skipped_rows=data.skipped_rows,
+                  xla=bool(model.jit_compile), distillation=distillation)
+
+
+def _resized(tokenizer, max_length):
+    """A new tokenizer layer like `tokenizer`, cutting at `max_length`."""
+    config = {**tokenizer.get_config(), "max_length": max_length, "name": "tokenizer"}
+    return type(tokenizer).from_config(config)
