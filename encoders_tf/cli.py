@@ -1,4 +1,4 @@
-"""`encoders-tf`: train, distill, pretrain, evaluate, convert, export, check-serving, serve and demo.
+"""`encoders-tf`: train, distill, pretrain, evaluate, convert, export, check-serving, serve, compare and demo.
 
 Exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback), 1 a failure while running.
 Every subcommand imports what it needs when it runs, so `--help` answers at once.
@@ -92,6 +92,8 @@ def _add_training_arguments(parser, max_length_help, out_help):
     parser.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without a better validation accuracy; the best epoch's "
                              "weights are kept")
+    parser.add_argument("--budget-minutes", type=_positive_float, metavar="MINUTES",
+                        help="stop training after MINUTES of it (within --epochs)")
 
 
 _probability = _number(float, lambda value: 0 <= value <= 1, "a probability in [0, 1]")
@@ -107,6 +109,19 @@ def _add_augment_arguments(parser, what):
     group.add_argument("--augment-delete", type=_probability, default=0.1, help="P(a word deleted) (0.1)")
     group.add_argument("--augment-ngram", type=_probability, default=0.25,
                        help="P(a copy cut to a random n-gram, n in 1..5) (0.25)")
+
+
+LENGTHS = (32, 64, 128, 256, 512)  # compare's serving lengths (encoders_tf.compare.comparison.LENGTHS)
+
+
+def _lengths(text):
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or any(value < 3 for value in values):
+        raise argparse.ArgumentTypeError(f"must be comma-separated token counts of 3 or more, got {text!r}")
+    return values
 
 
 def build_parser():
@@ -219,6 +234,32 @@ def build_parser():
     serve.add_argument("--engine", choices=["embedded", "tfserving"], default="embedded",
                        help="embedded: this package's server (default); tfserving: run tensorflow_model_server")
 
+    compare = commands.add_parser("compare", help="LSTM or Transformer for this data: train each model on the same "
+                                                  "data and budget, measure all through their SavedModels, report")
+    compare.add_argument("--models", default="lstm,transformer",
+                         help="comma-separated presets to train (lstm, bilstm, transformer, ...) and classifier run "
+                              "directories taken as they are; the first is the baseline (default: lstm,transformer)")
+    compare.add_argument("--dataset", default="tweets", help="tweets (default), sst2, imdb, or a .csv/.tsv/.jsonl file")
+    compare.add_argument("--data-dir", help="where data files are found (default: $ENCODERS_TF_DATA)")
+    compare.add_argument("--text-column", help="text column of a CSV/TSV/JSONL file (default: text)")
+    compare.add_argument("--label-column", help="label column of a CSV/TSV/JSONL file (default: label)")
+    compare.add_argument("--out", default="runs/compare", help="where metrics.json, the report and the runs go")
+    compare.add_argument("--overwrite", action="store_true", help="replace the comparison --out holds")
+    compare.add_argument("--epochs", type=_positive_int, default=3, help="training epochs of each model (default: 3)")
+    compare.add_argument("--budget-minutes", type=_positive_float, metavar="MINUTES",
+                         help="train each model for MINUTES instead of --epochs")
+    compare.add_argument("--batch-size", type=_positive_int, default=64)
+    compare.add_argument("--max-length", type=_positive_int, default=64,
+                         help="tokens per text when training (default: 64); the summary's serving figures use it")
+    compare.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="WordPiece vocabulary size")
+    compare.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--strategy", default="auto", help="tf.distribute strategy of the training runs")
+    compare.add_argument("--lengths", default=",".join(map(str, LENGTHS)), type=_lengths,
+                         help="sequence lengths of the serving measurements (default: 32,64,128,256,512)")
+    compare.add_argument("--latency-budget-ms", type=_positive_float, metavar="MS",
+                         help="recommend the most accurate model whose batch-1 latency is within MS")
+
     demo = commands.add_parser("demo", help="train the LSTM and a small Transformer, compare, export both")
     demo.add_argument("--dataset", default="tweets")
     demo.add_argument("--data-dir")
@@ -249,7 +290,8 @@ def _train(args):
                                            ("--text-pair-column", args.text_pair_column),
                                            ("--skip-bad-rows", args.skip_bad_rows), ("--jit-compile", args.jit_compile),
                                            ("--early-stopping", args.early_stopping),
-                                           ("--augment-factor", args.augment_factor)) if value]
+                                           ("--augment-factor", args.augment_factor),
+                                           ("--budget-minutes", args.budget_minutes)) if value]
         if unused:
             raise UsageError(f"{', '.join(unused)} do not apply to --task tokens (accepted there: --dataset, "
                              f"--max-length and the training options)")
@@ -269,7 +311,8 @@ def _classifier_options(args):
     return dict(
         dataset=args.dataset or "tweets", text_column=args.text_column, text_pair_column=args.text_pair_column,
         label_column=args.label_column, skip_bad_rows=args.skip_bad_rows, max_length=args.max_length or 64,
-        early_stopping=args.early_stopping, jit_compile=args.jit_compile, augment_factor=args.augment_factor,
+        early_stopping=args.early_stopping, budget_minutes=args.budget_minutes, jit_compile=args.jit_compile,
+        augment_factor=args.augment_factor,
         augment_mask=args.augment_mask, augment_swap=args.augment_swap, augment_delete=args.augment_delete,
         augment_ngram=args.augment_ngram)
 
@@ -445,6 +488,18 @@ def _serve(args):
                       "--model_config_file_poll_wait_seconds=30"])
 
 
+def _compare(args):
+    from encoders_tf.compare.comparison import CompareOptions, compare
+
+    compare(CompareOptions(
+        models=tuple(name.strip() for name in args.models.split(",") if name.strip()), dataset=args.dataset,
+        data_dir=args.data_dir, text_column=args.text_column, label_column=args.label_column, out=args.out,
+        epochs=args.epochs, budget_minutes=args.budget_minutes, batch_size=args.batch_size,
+        max_length=args.max_length, vocabulary_size=args.vocabulary_size, max_examples=args.max_examples,
+        seed=args.seed, strategy=args.strategy, lengths=args.lengths, latency_budget_ms=args.latency_budget_ms,
+        overwrite=args.overwrite))
+
+
 def _demo(args):
     from encoders_tf.compare.demo import run_demo
 
@@ -453,7 +508,7 @@ def _demo(args):
 
 
 COMMANDS = {"train": _train, "distill": _distill, "pretrain": _pretrain, "evaluate": _evaluate, "convert": _convert, "export": _export,
-            "check-serving": _check_serving, "serve": _serve, "demo": _demo}
+            "check-serving": _check_serving, "serve": _serve, "compare": _compare, "demo": _demo}
 
 
 def main(argv=None):

@@ -26,6 +26,7 @@ def paths(tmp_path_factory):
     (tmp / "half_run" / "run.json").write_text("{}")
     (tmp / "file.txt").write_text("just a file\n")
     write_sentiment_csv(tmp / "data.csv", rows=40)
+    (tmp / "one_class.csv").write_text("text,label\n" + "".join(f"text number {i},1\n" for i in range(40)))
     vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
     config = encoders_tf.EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
     save_converted(WordPieceTokenizer(vocabulary, max_length=16), encoders_tf.build_encoder(config), config,
@@ -83,6 +84,15 @@ MISUSES = [
     (["distill", "--teacher", "{tmp}/encoder_run", "--augment-factor", "-3"], ["--augment-factor", "'-3'"]),
     (["distill", "--teacher", "{tmp}/encoder_run", "--match", "mse", "--temperature", "3"], ["temperature", "mse"]),
     (["distill", "--teacher", "{tmp}/encoder_run", "--student", "gru"], ["'gru'", "bilstm"]),
+    (["compare", "--models", "lstm,gru", "--out", "{tmp}/c"], ["'gru'", "lstm", "run directory"]),
+    (["compare", "--models", "lstm,{tmp}/encoder_run", "--out", "{tmp}/c"], ["TextEncoder", "classifier run"]),
+    (["compare", "--models", "lstm,{tmp}/not_a_run", "--out", "{tmp}/c"], ["not_a_run", "model.keras"]),
+    (["compare", "--models", "lstm,lstm", "--out", "{tmp}/c"], ["lstm twice"]),
+    (["compare", "--models", ",", "--out", "{tmp}/c"], ["--models", "no model"]),
+    (["compare", "--budget-minutes", "0"], ["--budget-minutes", "'0'", "positive"]),
+    (["compare", "--dataset", "{tmp}/one_class.csv", "--out", "{tmp}/c"], ["one_class.csv", "one class"]),
+    (["compare", "--lengths", "32,x"], ["--lengths", "'32,x'"]),
+    (["compare", "--latency-budget-ms", "-5"], ["--latency-budget-ms", "'-5'"]),
     (["evaluate"], ["--model"]),
     (["evaluate", "--model", "/nonexistent"], ["/nonexistent"]),
     (["evaluate", "--model", "{tmp}/encoder_run"], ["TextEncoder", "TextClassifier"]),

@@ -15,6 +15,7 @@ from encoders_tf.data.augment import Augmentation, augment_split
 from encoders_tf.tasks import TextClassifier
 from encoders_tf.text import train_wordpiece_vocabulary
 from encoders_tf.training.determinism import op_determinism
+from encoders_tf.training.time_budget import TimeBudget
 from encoders_tf.training.driver import (RunOptions, dtype_policy, finish, optimizer_for, resumable_fit, start,
                                          tokenizer_and_encoder)
 from encoders_tf.training.metrics import classification_metrics
@@ -29,6 +30,7 @@ class TrainOptions(RunOptions):
     label_column: str | None = None
     skip_bad_rows: bool = False
     early_stopping: int | None = None  # patience in epochs; the best validation epoch's weights are kept
+    budget_minutes: float | None = None  # stop training after this long (at most `epochs` epochs)
     jit_compile: bool = False  # XLA: batches are then padded to max_length, so shapes stay fixed
     # Training-text augmentation (encoders_tf.data.augment): copies per text and the probabilities of a word
     # masked, swapped, deleted, and of a copy cut to an n-gram.
@@ -96,22 +98,29 @@ def _train_classifier(options, verbose):
         # XLA compiles once per shape: pad every batch to the tokenizer's max_length.
         return dataset.map(pad_to_length(model.tokenizer.max_length)) if options.jit_compile else dataset
 
-    callbacks = []
-    if options.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                                       patience=options.early_stopping, restore_best_weights=True,
-                                                       verbose=1 if verbose else 0))
     run_dir = options.run_dir()
     # Each epoch's order from its own seed, so a resumed run can rebuild any epoch.
     history, train_seconds = resumable_fit(
         model, lambda epoch: batches(train, shuffle=True, seed=options.seed + epoch), options, strategy,
-        run_dir, verbose, validation_data=batches(data.validation), callbacks=callbacks)
+        run_dir, verbose, validation_data=batches(data.validation), callbacks=classifier_callbacks(options, verbose))
 
     metrics, ms_per_example = evaluate_split(model, data.test, options.batch_size)
     return finish(options, strategy, run_dir, model, history, recipe=recipe, config=config, data=data,
                   train_seconds=train_seconds, ms_per_example=ms_per_example, metrics=metrics,
                   class_names=list(data.class_names), text_pair=data.has_pairs, skipped_rows=data.skipped_rows,
                   augmented=len(train) - len(data.train), xla=bool(model.jit_compile))
+
+
+def classifier_callbacks(options, verbose):
+    """Early stopping on validation accuracy (best weights kept) and the time budget, as the options ask."""
+    callbacks = []
+    if options.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                                       patience=options.early_stopping, restore_best_weights=True,
+                                                       verbose=1 if verbose else 0))
+    if options.budget_minutes:
+        callbacks.append(TimeBudget(60 * options.budget_minutes))
+    return callbacks
 
 
 def pad_to_length(length):

@@ -13,7 +13,7 @@ from encoders_tf.data.augment import augment_split
 from encoders_tf.errors import InputError
 from encoders_tf.tasks import Distillation, TextClassifier
 from encoders_tf.text import train_wordpiece_vocabulary
-from encoders_tf.training.classifier import TrainOptions, evaluate_split, pad_to_length
+from encoders_tf.training.classifier import TrainOptions, classifier_callbacks, evaluate_split, pad_to_length
 from encoders_tf.training.determinism import op_determinism
 from encoders_tf.training.driver import (dtype_policy, finish, optimizer_for, resumable_fit, start,
                                          tokenizer_and_encoder)
@@ -141,15 +141,11 @@ def _distill(options, verbose):
                                                          targets=targets))
         return dataset.map(pad_to_length(student.tokenizer.max_length)) if options.jit_compile else dataset
 
-    callbacks = []
-    if options.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                                       patience=options.early_stopping, restore_best_weights=True,
-                                                       verbose=1 if verbose else 0))
     run_dir = options.run_dir()
     history, train_seconds = resumable_fit(
         model, lambda epoch: batches(transfer, shuffle=True, seed=options.seed + epoch, targets=targets), options,
-        strategy, run_dir, verbose, validation_data=batches(data.validation), callbacks=callbacks)
+        strategy, run_dir, verbose, validation_data=batches(data.validation),
+        callbacks=classifier_callbacks(options, verbose))
 
     metrics, ms_per_example = evaluate_split(student, data.test, options.batch_size)
     distillation = {"teacher": str(options.teacher), "teacher_sha256": cache["key"].split("-")[0],
