@@ -185,12 +185,13 @@ def record(new, date):
     return path
 
 
-def table(date):
-    """The README's Markdown table of results/quality-DATE.json: one line per data set and model."""
-    records = json.loads((RESULTS / f"quality-{date}.json").read_text())
+def table():
+    """The README's Markdown tables of results/quality-*.json: one line per data set and model, its newest
+    records (a row measured again replaces the older figures)."""
     rows = {}
-    for r in records:
-        rows.setdefault((r["dataset"], r["split"], r["model"]), {})[r["metric"]] = r["value"]
+    for path in sorted(RESULTS.glob("quality-*.json")):  # by date, oldest first
+        for r in json.loads(path.read_text()):
+            rows.setdefault((r["dataset"], r["split"], r["model"]), {})[r["metric"]] = r["value"]
     lines = ["| data set (split) | model | quality | parameters | train s |", "|---|---|---|---:|---:|"]
     for (dataset, split, model), values in rows.items():
         if "train_seconds" not in values:
@@ -226,14 +227,14 @@ def main():
     parser.add_argument("--list", action="store_true", help="print the rows and their commands")
     parser.add_argument("--cost", metavar="DATASET", help="export the finished rows of DATASET and measure their "
                         "SavedModels side by side (ms per example at batch 1 and 64, speed-up over the teacher)")
-    parser.add_argument("--table", metavar="DATE", help="print the Markdown table of results/quality-DATE.json")
+    parser.add_argument("--table", action="store_true", help="print the Markdown tables of results/quality-*.json")
     args = parser.parse_args()
     names = args.rows.split(",") if args.rows else list(ROWS)
     unknown = [name for name in names if name not in ROWS]
     if unknown:
         parser.error(f"unknown rows {unknown}; accepted: {', '.join(ROWS)}")
     if args.table:
-        print(table(args.table))
+        print(table())
         return
     if args.list:
         for name in names:

@@ -67,7 +67,9 @@ def teacher_logits(teacher_dir, texts, pairs=None, cache_dir=None, batch_size=25
         if verbose:
             print(f"{path} is not this teacher's and texts' cache: computing the logits again", flush=True)
     model, _ = load_run(teacher_dir)
-    logits = predict_logits(model, texts, pairs, batch_size)
+    if verbose:
+        print(f"computing the teacher's logits of {len(texts)} texts", flush=True)
+    logits = predict_logits(model, texts, pairs, batch_size, verbose=verbose)
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
     np.savez(partial, logits=logits, teacher=teacher_hash, texts=texts_hash)
@@ -77,12 +79,20 @@ def teacher_logits(teacher_dir, texts, pairs=None, cache_dir=None, batch_size=25
     return logits, {"key": key, "path": str(path), "cached": False}
 
 
-def predict_logits(model, texts, pairs=None, batch_size=256):
-    """The logits float32 [N, L] of a TextClassifier on raw texts (and pairs), in batches."""
+def predict_logits(model, texts, pairs=None, batch_size=256, verbose=False):
+    """The logits float32 [N, L] of a TextClassifier on raw texts (and pairs), in batches (a progress bar when
+    `verbose`)."""
+    import keras
+
     logits = tf.function(lambda *columns: model.logits(model.features(*columns), training=False),
                          reduce_retracing=True)
     columns = (list(texts),) if pairs is None else (list(texts), list(pairs))
     batches = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(c, tf.string) for c in columns))
-    parts = [logits(*batch).numpy() for batch in batches.batch(batch_size)]
+    progress = keras.utils.Progbar(len(texts), unit_name="text") if verbose else None
+    parts = []
+    for batch in batches.batch(batch_size):
+        parts.append(logits(*batch).numpy())
+        if progress:
+            progress.add(len(parts[-1]))
     width = model.head.units
     return np.concatenate(parts, axis=0).astype(np.float32) if parts else np.zeros((0, width), np.float32)
