@@ -45,9 +45,9 @@ demo: $(RUNTIME)
 check: $(DEV)
 	$(PYTEST) -m "not slow"
 
-# Everything, as CI runs it (.ci/run).
+# Everything, as CI runs it (.ci/run); the slowest tests are listed at the end.
 test: $(DEV)
-	$(PYTEST)
+	$(PYTEST) --durations=15
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -101,9 +101,10 @@ def test_an_out_holding_a_comparison_and_runs_of_other_classes_are_refused(compa
 
 @pytest.mark.slow  # trains two models
 def test_demo_compares_exports_both_and_ends_with_the_summary(tmp_path, capsys):
+    from encoders_tf.compare import run_demo
+
     data = write_sentiment_csv(tmp_path / "sentiment.csv", rows=120)
-    assert main(["demo", "--dataset", str(data), "--epochs", "1", "--out", str(tmp_path / "demo"),
-                 "--base", str(tmp_path / "saved_models")]) == 0
+    run_demo(dataset=str(data), epochs=1, out=tmp_path / "demo", base=tmp_path / "saved_models", lengths=(16, 32))
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].startswith(f"report: {tmp_path / 'demo' / 'report.html'}")
     assert any(line.startswith("lstm ") for line in lines[-6:]) and any(line.startswith("transformer ")

