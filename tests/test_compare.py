@@ -112,3 +112,20 @@ def test_demo_compares_exports_both_and_ends_with_the_summary(tmp_path, capsys):
     for model in ("lstm", "transformer"):
         assert (tmp_path / "saved_models" / f"sentiment-{model}" / "1" / "saved_model.pb").is_file()
     assert (tmp_path / "saved_models" / "models.config").is_file()
+
+
+@pytest.mark.slow  # trains two models first
+def test_finished_runs_are_taken_as_they_are(comparison, capsys):
+    tmp, out, metrics = comparison
+    lstm_run = out / "runs" / "lstm"
+    assert main(["compare", "--models", f"transformer-tiny,{lstm_run}", "--dataset", str(tmp / "sentiment.csv"),
+                 "--epochs", "2", "--batch-size", "16", "--max-length", "16", "--vocabulary-size", "60",
+                 "--lengths", "16", "--out", str(out), "--overwrite"]) == 0
+    assert "transformer-tiny: trained already" in capsys.readouterr().out  # the same options: not trained again
+    again = json.loads((out / "metrics.json").read_text())
+    by_name = {model["name"]: model for model in again["models"]}
+    before = {model["name"]: model for model in metrics["models"]}
+    assert by_name["lstm"]["kind"] == "run" and by_name["lstm"]["cost"]["peak_memory_mb"] is None
+    for name in ("lstm", "transformer-tiny"):  # the same models give the same predictions
+        assert by_name[name]["quality"]["accuracy"] == before[name]["quality"]["accuracy"]
+    assert by_name["transformer-tiny"]["cost"]["peak_memory_mb"] == before["transformer-tiny"]["cost"]["peak_memory_mb"]

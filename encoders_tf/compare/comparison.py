@@ -17,6 +17,7 @@ import numpy as np
 from encoders_tf.errors import InputError, RunFailure
 
 METRICS_FILE = "metrics.json"
+TRAINED_FILE = "trained.json"  # the peak memory of each model trained here, for a comparison started again
 LENGTHS = (32, 64, 128, 256, 512)
 
 
@@ -84,13 +85,20 @@ def compare(options: CompareOptions, verbose=True, summary=True) -> dict:
     (out / METRICS_FILE).unlink(missing_ok=True)
 
     models = []
-    for name, kind, source in entries:
-        run_dir, peak_memory_mb = source, None
+    trained = _read_json(out / TRAINED_FILE)
+    for name, kind, _ in entries:
+        run_dir, peak_memory_mb = pathlib.Path(name), None
         if kind == "trained":
             run_dir = out / "runs" / name
-            if verbose:
-                print(f"\n== training {name} on {options.dataset} ==", flush=True)
-            peak_memory_mb = _train(name, run_dir, options)
+            if _finished(run_dir, options) and name in trained:
+                if verbose:
+                    print(f"\n== {name}: trained already, in {run_dir} ==", flush=True)
+            else:
+                if verbose:
+                    print(f"\n== training {name} on {options.dataset} ==", flush=True)
+                trained[name] = {"peak_memory_mb": _train(name, run_dir, options)}
+                (out / TRAINED_FILE).write_text(json.dumps(trained, indent=2) + "\n")
+            peak_memory_mb = trained[name]["peak_memory_mb"]
         models.append({"name": name, "kind": kind, "run_dir": str(run_dir), "peak_memory_mb": peak_memory_mb})
     metrics = measure(models, data, options, out, verbose)
     from encoders_tf.compare.recommend import recommend
@@ -103,6 +111,24 @@ def compare(options: CompareOptions, verbose=True, summary=True) -> dict:
         print("\n" + summary_table(metrics))
         print(f"\nreport: {paths['report.html']} (and report.md, metrics.json, the plots) in {out}", flush=True)
     return metrics
+
+
+def _read_json(path):
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _finished(run_dir, options):
+    """Whether `run_dir` holds a finished run of this comparison's data and budget (an interrupted comparison
+    started again reuses it)."""
+    run = _read_json(pathlib.Path(run_dir) / "run.json").get("options", {})
+    wanted = {"dataset": options.dataset, "epochs": _epochs(options), "batch_size": options.batch_size,
+              "max_length": options.max_length, "vocabulary_size": options.vocabulary_size, "seed": options.seed,
+              "max_examples": options.max_examples, "budget_minutes": options.budget_minutes}
+    return bool(run) and all(run.get(key) == value for key, value in wanted.items())
+
+
+def _epochs(options):
+    return options.epochs if not options.budget_minutes else max(options.epochs, 1000)
 
 
 def _check_out(out, options):
@@ -152,7 +178,7 @@ def _label(name):
 def _train(preset, run_dir, options):
     """Trains `preset` with `encoders-tf train` in a process of its own; returns its peak memory (MB)."""
     argv = [sys.executable, "-m", "encoders_tf.cli", "train", "--model", preset, "--dataset", options.dataset,
-            "--epochs", str(options.epochs if not options.budget_minutes else max(options.epochs, 1000)),
+            "--epochs", str(_epochs(options)),
             "--batch-size", str(options.batch_size), "--max-length", str(options.max_length),
             "--vocabulary-size", str(options.vocabulary_size), "--seed", str(options.seed),
             "--strategy", options.strategy, "--out", str(run_dir)]
