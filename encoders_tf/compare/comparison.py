@@ -198,8 +198,6 @@ def _train(preset, run_dir, options):
 def measure(models, data, options, out, verbose=True):
     """The metrics of finished classifier runs: quality on the test split, by length, cost and serving speed, all
     through each model's SavedModel (exported to OUT/saved_models)."""
-    import tensorflow as tf
-
     from encoders_tf.compare import statistics
     from encoders_tf.compare.flops import flops_per_token
     from encoders_tf.config import EncoderConfig
@@ -221,8 +219,7 @@ def measure(models, data, options, out, verbose=True):
         config = EncoderConfig.from_dict(run["encoder_config"])
         history = _history(entry["run_dir"])
         epochs_run = len(history.get("loss", [])) or run["options"].get("epochs", 0)
-        reference = min(options.max_length, config.max_length) if config.architecture == "transformer" else \
-            options.max_length
+        reference = min(options.max_length, config.max_length)
         results.append({
             "name": name, "kind": entry["kind"], "run_dir": entry["run_dir"], "saved_model": str(path),
             "predictions": predictions,
