@@ -244,7 +244,8 @@ def build_parser():
     compare.add_argument("--text-column", help="text column of a CSV/TSV/JSONL file (default: text)")
     compare.add_argument("--label-column", help="label column of a CSV/TSV/JSONL file (default: label)")
     compare.add_argument("--out", default="runs/compare", help="where metrics.json, the report and the runs go")
-    compare.add_argument("--overwrite", action="store_true", help="replace the comparison --out holds")
+    compare.add_argument("--overwrite", action="store_true",
+                         help="replace the comparison --out holds (its finished runs of the same options are reused)")
     compare.add_argument("--epochs", type=_positive_int, default=3, help="training epochs of each model (default: 3)")
     compare.add_argument("--budget-minutes", type=_positive_float, metavar="MINUTES",
                          help="train each model for MINUTES instead of --epochs")

@@ -17,7 +17,7 @@ import numpy as np
 from encoders_tf.errors import InputError, RunFailure
 
 METRICS_FILE = "metrics.json"
-TRAINED_FILE = "trained.json"  # the peak memory of each model trained here, for a comparison started again
+TRAINED_FILE = "trained.json"  # the peak memory of each model trained here, kept for a comparison started again
 LENGTHS = (32, 64, 128, 256, 512)
 
 
@@ -90,7 +90,7 @@ def compare(options: CompareOptions, verbose=True, summary=True) -> dict:
         run_dir, peak_memory_mb = pathlib.Path(name), None
         if kind == "trained":
             run_dir = out / "runs" / name
-            if _finished(run_dir, options) and name in trained:
+            if _finished(run_dir, options):  # by a comparison that stopped before its report
                 if verbose:
                     print(f"\n== {name}: trained already, in {run_dir} ==", flush=True)
             else:
@@ -98,7 +98,7 @@ def compare(options: CompareOptions, verbose=True, summary=True) -> dict:
                     print(f"\n== training {name} on {options.dataset} ==", flush=True)
                 trained[name] = {"peak_memory_mb": _train(name, run_dir, options)}
                 (out / TRAINED_FILE).write_text(json.dumps(trained, indent=2) + "\n")
-            peak_memory_mb = trained[name]["peak_memory_mb"]
+            peak_memory_mb = trained.get(name, {}).get("peak_memory_mb")  # unknown for a run trained before
         models.append({"name": name, "kind": kind, "run_dir": str(run_dir), "peak_memory_mb": peak_memory_mb})
     metrics = measure(models, data, options, out, verbose)
     from encoders_tf.compare.recommend import recommend
