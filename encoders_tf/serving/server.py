@@ -10,8 +10,10 @@ import http
 import http.server
 import json
 import logging
+import signal
 import sys
 import threading
+import time
 
 from encoders_tf.serving.repository import ModelRepository, ServeError
 from encoders_tf.serving.rest_api import RestApi
@@ -134,10 +136,20 @@ def serve(base="saved_models", host="127.0.0.1", port=8501, poll_seconds=2.0, ma
     with ModelServer(base, host, port, poll_seconds, max_body_bytes) as server:
         count = len(server.models())
         print(f"serving {count} model{'' if count == 1 else 's'} from {base} on {server.url}", flush=True)
+        _listen_for_ctrl_c()
         try:
-            threading.Event().wait()
+            while True:  # short sleeps: a Ctrl-C that another thread caught is acted on within half a second
+                time.sleep(0.5)
         except KeyboardInterrupt:
             pass
+
+
+def _listen_for_ctrl_c():
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt here even when this process inherited it ignored (a background job
+    of a script) or blocked (a parent whose libraries block it): else the server would never stop on it."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
