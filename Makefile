@@ -6,8 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
-# The tests, plus the docstring examples (`>>>`) of the package run as doctests.
-PYTEST := $(BIN)/python -m pytest -q tests --doctest-modules encoders_tf
+# The tests, plus the docstring examples (`>>>`) of the package run as doctests, in TEST_JOBS processes
+# (pytest-xdist; a file's tests stay in one process, so its module fixtures are built once).
+TEST_JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -q tests --doctest-modules encoders_tf -n $(TEST_JOBS) --dist loadfile
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo check test install install-dev clean

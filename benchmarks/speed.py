@@ -77,7 +77,7 @@ tf.get_logger().setLevel("ERROR")
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 
-MEASUREMENTS = ("transformer", "lstm", "matmul", "tokenizer", "pipeline")
+MEASUREMENTS = ("transformer", "lstm", "matmul", "tokenizer", "pipeline", "serving")
 AGREEMENT = 1e-4  # largest difference allowed between implementations' outputs before timing
 TINY_BERT = dict(vocabulary_size=1000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
 # name -> (EncoderConfig preset, overrides, batch, length)
@@ -86,10 +86,10 @@ QUICK_BERT_SHAPES = {"bert-tiny-b4-t32": ("bert-small", TINY_BERT, 4, 32)}
 SIZES = {  # what each measurement takes, full and --quick
     "full": dict(bert=BERT_SHAPES, lstm=(64, 64), matmul=2048, texts=5000, text_batch=500,
                  pipeline=dict(model="transformer", batch_size=64, max_length=64, max_examples=2048),
-                 min_seconds=0.5, rounds=3),
+                 min_seconds=0.5, rounds=3, pipeline_rounds=5, serve_requests=200),
     "quick": dict(bert=QUICK_BERT_SHAPES, lstm=(8, 16), matmul=256, texts=200, text_batch=100,
                   pipeline=dict(model="transformer-tiny", batch_size=32, max_length=32, max_examples=128),
-                  min_seconds=0.05, rounds=2),
+                  min_seconds=0.05, rounds=2, pipeline_rounds=2, serve_requests=10),
 }
 
 
@@ -455,46 +455,67 @@ def measure_tokenizers(data_dir, count, batch_size, rounds):
 # The training pipeline: `encoders-tf train`'s loop against its bare steps
 
 
-class EpochClock(keras.callbacks.Callback):
-    """Seconds of each epoch, from its start to the next one's (or training's end): its batches, its validation
-    pass and the backup after it."""
+class InterleavedClock(keras.callbacks.Callback):
+    """Times each epoch of `encoders-tf train`'s loop, in two phases: training (from the epoch's start to its
+    validation pass: building the epoch's dataset, tokenizing, the steps, the callbacks) and the rest (validation,
+    then the backup, up to the next epoch's start). After each epoch it runs the same work bare (`bare_epoch`,
+    its time left out of the loop's), so both are measured under the same conditions, epoch by epoch."""
 
-    def __init__(self):
+    def __init__(self, bare_epoch):
         super().__init__()
-        self.starts, self.seconds = [], []
+        self.bare_epoch = bare_epoch
+        self.seconds = {"train": [], "rest": [], "bare-train": [], "bare-rest": []}
+        self._started = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._lap()
+        self._close_epoch()
+        self._started = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        now = time.perf_counter()
+        self.seconds["train"].append(now - self._started)
+        self._started = now
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._rest = time.perf_counter() - self._started
+        train, rest = self.bare_epoch(epoch)
+        self.seconds["bare-train"].append(train)
+        self.seconds["bare-rest"].append(rest)
+        self._started = time.perf_counter()  # the backup comes after this
 
     def on_train_end(self, logs=None):
-        self._lap()
+        self._close_epoch()
 
-    def _lap(self):
-        now = time.perf_counter()
-        if self.starts:
-            self.seconds.append(now - self.starts[-1])
-        self.starts.append(now)
+    def _close_epoch(self):
+        if self._started is not None:
+            self.seconds["rest"].append(self._rest + time.perf_counter() - self._started)
+            self._started = None
 
 
-def bare_epoch_seconds(model, epochs, validation):
-    """Seconds of each epoch after the first through the model's compiled train_step and test_step, on batches
-    already tokenized and in memory (the first epoch traces every batch shape)."""
+def bare_epoch_function(model, epoch_batches, validation):
+    """A function from an epoch to the seconds of (its training steps, its validation steps) through the model's
+    compiled train_step and test_step, on that epoch's batches tokenized beforehand and held in memory."""
     train_function = tf.function(model.train_step, reduce_retracing=True)
     test_function = tf.function(model.test_step, reduce_retracing=True)
-    seconds = []
-    for batches in epochs:
+
+    def bare_epoch(epoch):
+        batches = list(epoch_batches(epoch))
         started = time.perf_counter()
         for batch in batches:
             train_function(batch)
+        on_host(model.optimizer.iterations)
+        trained = time.perf_counter()
         for batch in validation:
             on_host(test_function(batch))
-        seconds.append(time.perf_counter() - started)
-    return seconds[1:]
+        return trained - started, time.perf_counter() - trained
+
+    return bare_epoch
 
 
 def measure_pipeline(data_dir, settings, rounds):
     """Records of examples/s of `encoders-tf train`'s epochs (its input pipeline, loop, validation and backups, as
-    train_classifier sets them up) against the same epochs' bare steps, and the ratio of their medians."""
+    train_classifier sets them up) against the same epochs' bare steps, the two interleaved epoch by epoch; the
+    ratios of their medians, for the training phase and for whole epochs (validation and backup included)."""
     from encoders_tf.data import load_dataset, to_tf_dataset
     from encoders_tf.tasks import TextClassifier
     from encoders_tf.text import train_wordpiece_vocabulary
@@ -521,19 +542,128 @@ def measure_pipeline(data_dir, settings, rounds):
         def epoch_batches(epoch):
             return batches(data.train, shuffle=True, seed=options.seed + epoch)
 
-        clock = EpochClock()
+        clock = InterleavedClock(bare_epoch_function(model, epoch_batches, list(batches(data.validation))))
         with op_determinism(True):  # as train_classifier runs without XLA
             resumable_fit(model, epoch_batches, options, strategy, pathlib.Path(scratch), 0,
                           validation_data=batches(data.validation), callbacks=[clock])
-            bare_seconds = bare_epoch_seconds(model, [list(epoch_batches(epoch)) for epoch in range(1 + rounds)],
-                                              list(batches(data.validation)))
-    pipeline_seconds = statistics.median(clock.seconds[1:])
+    # The first epoch of each traces: left out.
+    median = {phase: statistics.median(seconds[1:]) for phase, seconds in clock.seconds.items()}
+    pipeline, bare = median["train"] + median["rest"], median["bare-train"] + median["bare-rest"]
     examples = len(data.train)
     dataset = f"sst2-{settings['model']}-b{settings['batch_size']}-t{settings['max_length']}"
-    return [(dataset, "train-pipeline", "examples_per_s", examples / pipeline_seconds, "examples/s"),
-            (dataset, "bare-step", "examples_per_s", examples / statistics.median(bare_seconds), "examples/s"),
-            (dataset, "train-pipeline", "ratio_vs_bare_step", statistics.median(bare_seconds) / pipeline_seconds,
-             "ratio")]
+    return [(dataset, "train-pipeline", "examples_per_s", examples / median["train"], "examples/s"),
+            (dataset, "bare-step", "examples_per_s", examples / median["bare-train"], "examples/s"),
+            (dataset, "train-pipeline", "ratio_vs_bare_step", median["bare-train"] / median["train"], "ratio"),
+            (dataset, "train-epoch", "examples_per_s", examples / pipeline, "examples/s"),
+            (dataset, "bare-epoch", "examples_per_s", examples / bare, "examples/s"),
+            (dataset, "train-epoch", "ratio_vs_bare_step", bare / pipeline, "ratio"),
+            (dataset, "validation-pass", "seconds", median["rest"], "s"),
+            (dataset, "bare-validation-pass", "seconds", median["bare-rest"], "s")]
+
+
+# Serving: exported SavedModels in process and through `encoders-tf serve`, float32 and int8
+
+
+def validation_split(run):
+    """(data set name, validation split) of the data set a run was trained on (its options name the set and
+    directory)."""
+    from encoders_tf.data import load_dataset
+
+    options = run["options"]
+    data = load_dataset(options["dataset"], data_dir=options.get("data_dir"), seed=options.get("seed", 0),
+                        text_column=options.get("text_column"), label_column=options.get("label_column"))
+    if data.has_pairs:
+        raise ValueError(f"{options['dataset']}: the serving measurement takes classifiers of one text")
+    return data.name, data.validation
+
+
+def saved_model_accuracy(version_dir, split, batch_size=256):
+    """Accuracy of an exported classifier's serving_default on a split."""
+    serve = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
+    texts = list(split.texts)
+    labels = np.concatenate([serve(text=tf.constant(texts[start:start + batch_size]))["label"].numpy()
+                             for start in range(0, len(texts), batch_size)])
+    return float(np.mean(labels == np.asarray(split.labels)))
+
+
+def through_serve(base, names, texts, requests):
+    """{name: (p50 ms at batch 1, examples/s at batch 64)} of the models under `base`, through `encoders-tf serve`
+    over loopback: one client, requests one after another (benchmarks/serving.py's client)."""
+    import subprocess
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import serving as serving_benchmark
+
+    port = serving_benchmark.free_port()
+    server = subprocess.Popen([str(pathlib.Path(sys.executable).with_name("encoders-tf")), "serve", "--base",
+                               str(base), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        serving_benchmark.wait_until_serving(port, names, server)
+        figures = {}
+        for name in names:
+            by_batch = {}
+            for batch in (1, 64):
+                serving_benchmark.load(port, name, texts, batch, 1, 5, 60)  # warm-up
+                latencies, requests_per_s = serving_benchmark.load(port, name, texts, batch, 1, requests, 120)
+                by_batch[batch] = (float(np.median(latencies)), requests_per_s * batch)
+            figures[name] = (by_batch[1][0], by_batch[64][1])
+        return figures
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def measure_serving(run_dirs, rounds, requests):
+    """Records of each run's SavedModel, float32 and Keras' int8 quantization (`model.quantize("int8")`): latency
+    at batch 1 and throughput at batch 64 in process (interleaved rounds) and, for float32, through `encoders-tf
+    serve`; int8's speed and accuracy on the validation split against float32's, and whether it passes
+    check-serving."""
+    from encoders_tf.compare.serving_cost import serving_cost
+    from encoders_tf.errors import EncodersError
+    from encoders_tf.export import check_servable, export_for_serving
+    from encoders_tf.training.runs import load_run
+
+    records = []
+    with tempfile.TemporaryDirectory() as base:
+        names, versions, splits, cost = [], {}, {}, {}
+        for run_dir in run_dirs:
+            model, run = load_run(run_dir)
+            name = pathlib.Path(run_dir).name
+            names.append(name)
+            splits[name] = validation_split(run)
+            versions[name] = export_for_serving(model, name, base)
+            model.quantize("int8")  # the Dense layers (feed-forward, head) and the embeddings
+            versions[f"{name}-int8"] = export_for_serving(model, f"{name}-int8", base)
+            texts = list(splits[name][1].texts)
+            cost.update(serving_cost({key: versions[key] for key in (name, f"{name}-int8")}, texts,
+                                     batch_sizes=(1, 64), rounds=rounds))
+        served = {}
+        for name in names:
+            served.update(through_serve(base, [name], list(splits[name][1].texts), requests))
+        for name in names:
+            dataset_name, split = splits[name]
+            dataset = f"{dataset_name}-validation"
+            float32, int8 = cost[name], cost[f"{name}-int8"]
+            try:
+                check_servable(versions[f"{name}-int8"])
+                servable = 1.0
+            except EncodersError:
+                servable = 0.0
+            accuracy = saved_model_accuracy(versions[name], split)
+            records += [
+                (dataset, f"{name}-savedmodel", "p50_ms_b1", float32[1]["p50_ms"], "ms"),
+                (dataset, f"{name}-savedmodel", "examples_per_s_b64", float32[64]["examples_per_s"], "examples/s"),
+                (dataset, f"{name}-serve", "p50_ms_b1", served[name][0], "ms"),
+                (dataset, f"{name}-serve", "examples_per_s_b64", served[name][1], "examples/s"),
+                (dataset, f"{name}-savedmodel", "accuracy", accuracy, "fraction"),
+                (dataset, f"{name}-int8", "ratio_vs_float32_b1", float32[1]["p50_ms"] / int8[1]["p50_ms"], "ratio"),
+                (dataset, f"{name}-int8", "ratio_vs_float32_b64",
+                 int8[64]["examples_per_s"] / float32[64]["examples_per_s"], "ratio"),
+                (dataset, f"{name}-int8", "accuracy_change_points",
+                 100 * (saved_model_accuracy(versions[f"{name}-int8"], split) - accuracy), "points"),
+                (dataset, f"{name}-int8", "passes_check_serving", servable, "bool"),
+            ]
+    return records
 
 
 # Results
@@ -545,10 +675,16 @@ def as_records(rows, where, date, command):
     records = []
     for dataset, model, metric, value, unit, *note in rows:
         records.append({"benchmark": "speed", "dataset": dataset,
-                        "split": "train" if dataset.startswith(("imdb", "sst2")) else "random", "model": model,
+                        "split": split_of(dataset), "model": model,
                         "metric": metric, "value": None if value is None else float(f"{value:.6g}"), "unit": unit,
                         "machine": where, "date": date, "command": command, **({"note": note[0]} if note else {})})
     return records
+
+
+def split_of(dataset):
+    if dataset.endswith("-validation"):
+        return "validation"
+    return "train" if dataset.startswith(("imdb", "sst2")) else "random"
 
 
 def merge(new, path):
@@ -577,12 +713,20 @@ def main():
     parser.add_argument("--quick", action="store_true", help="tiny shapes and 2 rounds, for a smoke test; records go "
                         "to speed-quick-<date>.json")
     parser.add_argument("--data-dir", default=os.environ.get("ENCODERS_TF_DATA", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument("--serving-runs", default="runs/demo/lstm,runs/demo/transformer",
+                        help="comma-separated classifier run directories for the serving measurement (default: "
+                        "`make demo`'s two)")
     parser.add_argument("--results-dir", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
     only = args.only.split(",")
     unknown = [name for name in only if name not in MEASUREMENTS]
     if unknown:
         parser.error(f"unknown measurements {unknown}; accepted: {', '.join(MEASUREMENTS)}")
+    if "serving" in only:
+        missing = [run for run in args.serving_runs.split(",") if not (pathlib.Path(run) / "run.json").is_file()]
+        if missing:
+            parser.error(f"--serving-runs: no run directory at {', '.join(missing)} (`make demo` writes "
+                         f"runs/demo/lstm and runs/demo/transformer; or leave serving out with --only)")
     sizes = SIZES["quick" if args.quick else "full"]
     rounds = args.rounds or sizes["rounds"]
     if rounds < 1:
@@ -610,7 +754,9 @@ def main():
     if "tokenizer" in only:
         keep(measure_tokenizers(args.data_dir, sizes["texts"], sizes["text_batch"], rounds))
     if "pipeline" in only:
-        keep(measure_pipeline(args.data_dir, sizes["pipeline"], rounds))
+        keep(measure_pipeline(args.data_dir, sizes["pipeline"], max(rounds, sizes["pipeline_rounds"])))
+    if "serving" in only:
+        keep(measure_serving(args.serving_runs.split(","), rounds, sizes["serve_requests"]))
     print(table(measured))
     print(json.dumps(measured, indent=2))
     print(f"{time.perf_counter() - started:.0f} s", flush=True)

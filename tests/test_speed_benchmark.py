@@ -27,3 +27,35 @@ def test_quick_speed_benchmark_writes_well_formed_records(tmp_path):
             assert record["value"] > 0, record
     differences = [r["value"] for r in records if r["metric"] == "max_abs_diff_vs_keras_lstm"]
     assert len(differences) == 2 and max(differences) <= 1e-4
+
+
+@pytest.mark.slow  # trains a small run, exports it twice and serves it, in processes of their own
+def test_serving_measurement_compares_int8_with_float32_and_serve_with_in_process(tmp_path):
+    from tests.conftest import write_sentiment_csv
+
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=200)
+    run = tmp_path / "reviews-lstm"
+    script = pathlib.Path(sys.executable).with_name("encoders-tf")
+    subprocess.run([str(script), "train", "--model", "lstm", "--dataset", str(data), "--epochs", "2", "--batch-size",
+                    "16", "--max-length", "16", "--vocabulary-size", "100", "--out", str(run)], check=True,
+                   capture_output=True, timeout=600)
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--only", "serving",
+                    "--serving-runs", str(run), "--results-dir", str(tmp_path)], check=True, cwd=ROOT,
+                   capture_output=True, timeout=600)
+    [path] = tmp_path.glob("speed-quick-*.json")
+    values = {(r["model"], r["metric"]): r["value"] for r in json.loads(path.read_text())}
+    for model in ("reviews-lstm-savedmodel", "reviews-lstm-serve"):
+        assert values[model, "p50_ms_b1"] > 0 and values[model, "examples_per_s_b64"] > 0
+    assert 0.5 < values["reviews-lstm-savedmodel", "accuracy"] <= 1.0  # the class words make this easy
+    assert values["reviews-lstm-int8", "passes_check_serving"] == 1.0
+    assert abs(values["reviews-lstm-int8", "accuracy_change_points"]) <= 100
+    assert values["reviews-lstm-int8", "ratio_vs_float32_b1"] > 0
+
+
+@pytest.mark.slow  # imports TensorFlow in a process of its own
+def test_serving_measurement_names_a_missing_run(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--only", "serving",
+                             "--serving-runs", str(tmp_path / "nothing")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert str(tmp_path / "nothing") in result.stderr and "make demo" in result.stderr

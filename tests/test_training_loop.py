@@ -298,3 +298,26 @@ def test_train_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
     expected_history = json.loads((tmp_path / "uninterrupted" / "history.json").read_text())
     for key, values in expected_history.items():
         np.testing.assert_allclose(history[key], values, atol=1e-5, err_msg=key)
+
+
+def test_each_epochs_batches_are_tokenized_by_one_function_traced_once():
+    """Every epoch builds a new dataset: its texts are tokenized by the model's one traced function (tracing it
+    for each epoch's dataset cost 0.1 s, and AutoGraph's conversion of it up to a minute late in a run), and the
+    batches equal the model's own features of the same texts."""
+    from encoders_tf.data import Split, to_tf_dataset
+    from encoders_tf.tasks.task import _TOKENIZE_FUNCTIONS
+
+    vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    encoder = build_encoder(EncoderConfig.preset("lstm", vocabulary_size=len(vocabulary)))
+    model = TextClassifier(WordPieceTokenizer(vocabulary, max_length=16), encoder, num_classes=2)
+    split = Split(["a lovely film", "dull", "a film, a lovely dull film", "film"], [1, 0, 1, 0])
+    for seed in range(3):
+        texts = list(to_tf_dataset(split, 3, shuffle=True, seed=seed))
+        tokenized = model.tokenize_dataset(to_tf_dataset(split, 3, shuffle=True, seed=seed))
+        for (text, labels), (features, tokenized_labels) in zip(texts, tokenized):
+            expected = model.features(text)
+            assert sorted(features) == sorted(expected)
+            for name, value in features.items():
+                np.testing.assert_array_equal(value.numpy(), expected[name].numpy())
+            np.testing.assert_array_equal(tokenized_labels.numpy(), labels.numpy())
+    assert _TOKENIZE_FUNCTIONS[model].experimental_get_tracing_count() == 1

@@ -7,7 +7,7 @@ loss and the metrics are per word, as the CoNLL evaluation counts them.
 import keras
 import tensorflow as tf
 
-from encoders_tf.tasks.task import TEXT_SPEC, Task
+from encoders_tf.tasks.task import TEXT_SPEC, Task, not_converted
 from encoders_tf.tasks.token_accuracy import TokenAccuracy
 from encoders_tf.text.words import NO_POSITION, tokenize_words
 
@@ -88,7 +88,7 @@ class TokenClassifier(Task):
             tags = tf.pad(tags, [[0, 0], [0, width - tf.shape(tags)[1]]], constant_values=IGNORED_TAG)
             return features, tf.where(features["word_starts"] == NO_POSITION, IGNORED_TAG, tags)
 
-        return dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return dataset.map(not_converted(tokenize), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     def tag(self, text):
         """Tags of raw text: {"tags": tf.string [B, W] ("" for padding and cut-off words), "tag_ids": int64

@@ -1,10 +1,23 @@
 """Task: the base of task models, a keras.Model holding its tokenizer, encoder and head as attributes."""
 
+import weakref
+
 import keras
 import tensorflow as tf
 
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="text")
 TEXT_PAIR_SPEC = tf.TensorSpec([None], tf.string, name="text_pair")
+
+
+def not_converted(function):
+    """`function` as tf.data traces it, without AutoGraph: tokenizing is plain graph code, and converting it
+    calls AutoGraph's `super()` support, which walks the Python stack reading every frame's locals (measured:
+    0.1 s at first, then 3 to 60 s per epoch's dataset as a run goes on)."""
+    return tf.autograph.experimental.do_not_convert(function)
+
+
+# Each model's batch tokenizing function for tf.data (Task.tokenize_dataset).
+_TOKENIZE_FUNCTIONS = weakref.WeakKeyDictionary()
 
 
 @keras.saving.register_keras_serializable(package="encoders_tf")
@@ -58,11 +71,16 @@ class Task(keras.Model):
     def tokenize_dataset(self, dataset):
         """Batches of (text, targets), or ({"text", "text_pair"}, targets), -> (encoder inputs, targets), mapped
         in parallel and in order."""
-        def tokenize(inputs, targets):
-            if isinstance(inputs, dict):
-                return self.features(inputs["text"], inputs.get("text_pair")), targets
-            return self.features(inputs), targets
+        tokenize = _TOKENIZE_FUNCTIONS.get(self)
+        if tokenize is None:  # traced once per model and batch structure, not once per epoch's dataset
+            model = weakref.ref(self)  # the cache must not keep the model alive
 
+            def tokenize_batch(inputs, targets):
+                if isinstance(inputs, dict):
+                    return model().features(inputs["text"], inputs.get("text_pair")), targets
+                return model().features(inputs), targets
+
+            tokenize = _TOKENIZE_FUNCTIONS[self] = tf.function(not_converted(tokenize_batch), autograph=False)
         return dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     def encode(self, text, text_pair=None):

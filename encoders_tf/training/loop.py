@@ -34,7 +34,8 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
             (0-based) to that epoch's dataset; resuming mid-epoch needs the same batches in the same order
             again (e.g. shuffle with seed `seed + epoch`).
         epochs: the number of epochs.
-        validation_data: a dataset of `(inputs, labels)` batches evaluated after every epoch (`val_*` logs).
+        validation_data: a dataset of `(inputs, labels)` batches evaluated after every epoch (`val_*` logs);
+            held in memory after the first pass (its texts are tokenized once, not every epoch).
         callbacks: Keras callbacks; a History and (unless `verbose=0`) a progress bar are added.
         verbose: "auto", 0, 1 or 2, as for `model.fit`; only the chief worker prints.
         backup_dir: a directory for the preemption backup, seen by every worker; None for no backups.
@@ -66,7 +67,7 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
     train_function = _step_function(model, strategy, model.train_step)
     if validation_data is not None:
         test_function = _step_function(model, strategy, model.test_step)
-        validation = _distribute(strategy, validation_data)
+        validation = _distribute(strategy, validation_data.cache())
         validation_steps = _steps(validation_data, "validation_data")
 
     backup = Backup(backup_dir, model, write=is_chief(strategy), identity=backup_identity) if backup_dir else None
