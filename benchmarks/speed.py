@@ -28,13 +28,25 @@ each figure is the median over rounds. Measurements (`--only`, default all):
   Hugging Face fast tokenizer (`tokenizers.BertWordPieceTokenizer.encode_batch`) and keras-hub's
   WordPieceTokenizer (in a tf.function); each counts its own pieces, and the share of reviews whose count equals
   the Hugging Face count is recorded (count_agreement_vs_hf).
+- profile: where our forward's time goes (BERT-small shapes): its parts timed alone, each chained over as many
+  layers as the encoder has, beside the whole forward: attention (Q/K/V projections; scores, softmax and
+  context; output projection), feed-forward (and its two matmuls alone), layer norms; milliseconds, share of the
+  forward, and the matmuls' GFLOP/s to read against the machine's matmul rate.
 - pipeline: `encoders-tf train`'s epochs against its bare steps: preset `transformer` on SST-2 (2,048 training
   examples, batch 64, max length 64), set up as train_classifier sets it up (WordPiece vocabulary trained on the
-  training texts, TextClassifier, Adam) and trained by the same resumable_fit (the loop on strategy.run, texts
-  tokenized in the tf.data pipeline, a validation pass and a backup each epoch) for 1 + rounds epochs, each epoch
-  timed by a callback; then the same model's compiled train_step and test_step run the same epochs' batches,
-  tokenized beforehand and held in memory. ratio_vs_bare_step = median bare epoch / median end-to-end epoch
-  (the first epoch of each, which traces, left out); the target is >= 0.95.
+  training texts, TextClassifier, Adam) and trained by the same resumable_fit (the loop, texts tokenized in the
+  tf.data pipeline, a validation pass and a backup each epoch) for 1 + max(rounds, 5) epochs. After each epoch,
+  a callback runs the same epoch bare (the model's compiled train_step and test_step on that epoch's batches,
+  tokenized beforehand and held in memory), outside the loop's timing, so that both are measured under the same
+  conditions. ratio_vs_bare_step of `train-pipeline`: median bare training steps / median training phase of the
+  loop's epochs (from the epoch's start to its validation pass: building the epoch's dataset, tokenizing, the
+  steps and the callbacks), the target >= 0.95; of `train-epoch`: the same for whole epochs (validation and
+  backup included). The first epoch of each, which traces, is left out.
+- serving: for each run of --serving-runs (default `make demo`'s two), its SavedModel and one of the same model
+  after Keras' int8 quantization (`model.quantize("int8")`: the Dense layers and embeddings): p50 latency at
+  batch 1 and examples/s at batch 64 in process (serving_cost, interleaved rounds), the same through `encoders-tf
+  serve` over loopback (float32), int8's speed ratios and accuracy change on the run's validation split, and
+  whether int8 passes check-serving.
 
 Records (DESIGN.md's format) are merged into benchmarks/results/speed-<date>.json (a record measured again
 replaces the older one with the same dataset, model and metric); --quick writes speed-quick-<date>.json instead,
@@ -54,6 +66,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
@@ -77,7 +90,7 @@ tf.get_logger().setLevel("ERROR")
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 
-MEASUREMENTS = ("transformer", "lstm", "matmul", "tokenizer", "pipeline", "serving")
+MEASUREMENTS = ("transformer", "profile", "lstm", "matmul", "tokenizer", "pipeline", "serving")
 AGREEMENT = 1e-4  # largest difference allowed between implementations' outputs before timing
 TINY_BERT = dict(vocabulary_size=1000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
 # name -> (EncoderConfig preset, overrides, batch, length)
@@ -331,6 +344,67 @@ def measure_transformers(shape_name, shape, rounds, min_seconds, matmul_flops_pe
                 records.append((shape_name, ours_model, metric, medians[group][name] / ours_seconds, "ratio"))
         if group.startswith("forward"):
             records.append((shape_name, ours_model, "mfu", flops / ours_seconds / matmul_flops_per_s, "fraction"))
+    return records
+
+
+# Where our forward's time goes
+
+
+def measure_profile(shape_name, shape, rounds, min_seconds):
+    """Records of our encoder's parts timed alone, each chained over as many layers as the encoder has (so that
+    TensorFlow cannot merge repeated work), beside the whole forward: their milliseconds, share of the whole and,
+    for the matmuls, GFLOP/s (to read against the machine's matmul rate)."""
+    preset, overrides, batch, length = shape
+    config = EncoderConfig.preset(preset, activation="gelu_approximate", dropout=0.0, attention_dropout=0.0,
+                                  **overrides)
+    hidden, inner, layers, heads = config.hidden_size, config.intermediate_size, config.num_layers, config.num_heads
+    token_ids, padding_mask = padded_batch(batch, length, config.vocabulary_size, seed=0)
+    inputs = {"token_ids": tf.constant(token_ids), "padding_mask": tf.constant(padding_mask),
+              "segment_ids": tf.zeros_like(token_ids)}
+    encoder = our_bert(config, inputs, seed=1)
+    block, x, mask = encoder.blocks[0], tf.random.normal([batch, length, hidden]), inputs["padding_mask"]
+    attention, feed_forward = block.attention, block.feed_forward
+    heads_shape = [batch, length, heads, hidden // heads]
+
+    def chained(step):
+        return tf.function(lambda _: functools.reduce(lambda y, _: step(y), range(layers), x))
+
+    def projections(y):
+        query, key, value = (attention._project(y, name) for name in ("query", "key", "value"))
+        return tf.reshape(query + key + value, x.shape)
+
+    def scores_softmax_context(y):
+        heads_y = tf.reshape(y, heads_shape)
+        scores = tf.einsum("bqnd,bknd->bnqk", heads_y, heads_y) * (heads_shape[-1] ** -0.5)
+        scores += (1.0 - tf.cast(mask, tf.float32))[:, None, None, :] * -1e9
+        return tf.reshape(tf.einsum("bnqk,bknd->bqnd", tf.nn.softmax(scores), heads_y), x.shape)
+
+    parts = {  # name: (function, matmul FLOPs or None)
+        "whole": (tf.function(lambda _: encoder(inputs)["sequence_output"]),
+                  encoder_forward_flops(batch, length, config)),
+        "attention": (chained(lambda y: attention(y, padding_mask=mask)), None),
+        "attention-qkv-projections": (chained(projections), layers * 2 * batch * length * 3 * hidden * hidden),
+        "attention-scores-softmax-context": (chained(scores_softmax_context),
+                                             layers * 2 * 2 * batch * length * length * hidden),
+        "attention-output-projection": (
+            chained(lambda y: tf.einsum("bqnd,ndh->bqh", tf.reshape(y, heads_shape), attention.output_kernel)),
+            layers * 2 * batch * length * hidden * hidden),
+        "feed-forward": (chained(feed_forward), None),
+        "feed-forward-matmuls": (chained(lambda y: feed_forward.projection(feed_forward.intermediate(y))),
+                                 layers * 2 * batch * length * 2 * hidden * inner),
+        "layer-norms": (chained(lambda y: block.feed_forward_norm(block.attention_norm(y))), None),
+    }
+    functions = {name: function for name, (function, _) in parts.items()}
+    for function in functions.values():
+        on_host(function(None))  # traces
+    seconds = interleaved_medians({"parts": functions}, None, rounds, min_seconds)["parts"]
+    records = []
+    for name, (_, flops) in parts.items():
+        model = f"transformer-forward-{name}"
+        records += [(shape_name, model, "ms", 1000 * seconds[name], "ms"),
+                    (shape_name, model, "share_of_forward", seconds[name] / seconds["whole"], "fraction")]
+        if flops:
+            records.append((shape_name, model, "gflops", flops / seconds[name] / 1e9, "GFLOP/s"))
     return records
 
 
@@ -588,7 +662,8 @@ def saved_model_accuracy(version_dir, split, batch_size=256):
 
 def through_serve(base, names, texts, requests):
     """{name: (p50 ms at batch 1, examples/s at batch 64)} of the models under `base`, through `encoders-tf serve`
-    over loopback: one client, requests one after another (benchmarks/serving.py's client)."""
+    over loopback: one client, `requests` requests one after another at batch 1, a tenth as many at batch 64
+    (benchmarks/serving.py's client)."""
     import subprocess
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -602,9 +677,9 @@ def through_serve(base, names, texts, requests):
         figures = {}
         for name in names:
             by_batch = {}
-            for batch in (1, 64):
+            for batch, count in ((1, requests), (64, max(5, requests // 10))):
                 serving_benchmark.load(port, name, texts, batch, 1, 5, 60)  # warm-up
-                latencies, requests_per_s = serving_benchmark.load(port, name, texts, batch, 1, requests, 120)
+                latencies, requests_per_s = serving_benchmark.load(port, name, texts, batch, 1, count, 120)
                 by_batch[batch] = (float(np.median(latencies)), requests_per_s * batch)
             figures[name] = (by_batch[1][0], by_batch[64][1])
         return figures
@@ -749,6 +824,9 @@ def main():
     if "transformer" in only:
         for shape_name, shape in sizes["bert"].items():
             keep(measure_transformers(shape_name, shape, rounds, sizes["min_seconds"], matmul_flops_per_s))
+    if "profile" in only:
+        shape_name, shape = next(iter(sizes["bert"].items()))  # BERT-small (its tiny form with --quick)
+        keep(measure_profile(shape_name, shape, rounds, sizes["min_seconds"]))
     if "lstm" in only:
         keep(measure_lstms(*sizes["lstm"], rounds, sizes["min_seconds"]))
     if "tokenizer" in only:

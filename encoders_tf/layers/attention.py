@@ -68,12 +68,12 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     def call(self, x, padding_mask=None, attention_bias=None, training=None):
         """Args: x [B, T, H]; padding_mask [B, T] (True/1 = real token); attention_bias [B or 1, heads, T, T]."""
         query = self._project(x, "query")
+        if self.scale_scores:  # on the queries [B, T, heads, d], T/d times fewer products than on the scores
+            query = query * (1.0 / math.sqrt(self._head_size))
         key = self._project(x, "key")
         value = self._project(x, "value")
         scores = ops.einsum("bqnd,bknd->bnqk", query, key)  # [B, heads, T, T]
         scores = ops.cast(scores, "float32")
-        if self.scale_scores:
-            scores = scores / math.sqrt(self._head_size)
         if attention_bias is not None:
             scores = scores + ops.cast(attention_bias, "float32")
         if padding_mask is not None:
