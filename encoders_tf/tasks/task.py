@@ -12,7 +12,8 @@ TEXT_PAIR_SPEC = tf.TensorSpec([None], tf.string, name="text_pair")
 def not_converted(function):
     """`function` as tf.data traces it, without AutoGraph: tokenizing is plain graph code, and converting it
     calls AutoGraph's `super()` support, which walks the Python stack reading every frame's locals (measured:
-    0.1 s at first, then 3 to 60 s per epoch's dataset as a run goes on)."""
+    0.1 s at first, then 3 to 60 s per epoch's dataset as a run goes on). Task.tokenize_dataset traces its
+    function with autograph=False."""
     return tf.autograph.experimental.do_not_convert(function)
 
 
@@ -80,7 +81,7 @@ class Task(keras.Model):
                     return model().features(inputs["text"], inputs.get("text_pair")), targets
                 return model().features(inputs), targets
 
-            tokenize = _TOKENIZE_FUNCTIONS[self] = tf.function(not_converted(tokenize_batch), autograph=False)
+            tokenize = _TOKENIZE_FUNCTIONS[self] = tf.function(tokenize_batch, autograph=False)
         return dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     def encode(self, text, text_pair=None):
