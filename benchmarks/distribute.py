@@ -115,8 +115,8 @@ def main():
     if args.worker:
         return worker(args)
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from serving import machine
+    sys.path.insert(0, str(ROOT))
+    from encoders_tf.compare.comparison import machine
 
     date = datetime.date.today().isoformat()
     common = {"benchmark": "distribute", "dataset": "sst2", "split": "train", "machine": machine(), "date": date,

@@ -12,9 +12,7 @@ background, and collected later. Records follow DESIGN.md: one per metric, with 
 import argparse
 import datetime
 import json
-import os
 import pathlib
-import platform
 import shlex
 import subprocess
 import sys
@@ -96,14 +94,6 @@ ROWS = {
                                   "--out", "{runs}/imdb-transformer-mlm"]),
     ], CLASSES),
 }
-
-
-def machine():
-    import tensorflow as tf
-
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
-    return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}"
 
 
 def minilm_path():
@@ -241,6 +231,9 @@ def main():
             print(name, *(" ".join(argv) for _, argv in ROWS[name][2]), sep="\n    ")
         return
     runs = pathlib.Path(args.runs).resolve()
+    sys.path.insert(0, str(ROOT))
+    from encoders_tf.compare.comparison import machine
+
     date, where = datetime.date.today().isoformat(), machine()
     if args.cost:
         command = f"benchmarks/quality.py --cost {args.cost}"

@@ -14,9 +14,7 @@ import concurrent.futures
 import datetime
 import http.client
 import json
-import os
 import pathlib
-import platform
 import socket
 import subprocess
 import sys
@@ -25,14 +23,6 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
-    import tensorflow as tf
-
-    return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}"
 
 
 def free_port():
@@ -139,6 +129,7 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    from encoders_tf.compare.comparison import machine
     from encoders_tf.data import load_dataset
 
     texts = list(load_dataset("tweets").test.texts)

@@ -69,7 +69,6 @@ import datetime  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -87,6 +86,7 @@ import tensorflow as tf  # noqa: E402
 # counts the traces of one Python function over all its instances.
 tf.get_logger().setLevel("ERROR")
 
+from encoders_tf.compare.comparison import machine  # noqa: E402
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 
@@ -104,12 +104,6 @@ SIZES = {  # what each measurement takes, full and --quick
                   pipeline=dict(model="transformer-tiny", batch_size=32, max_length=32, max_examples=128),
                   min_seconds=0.05, rounds=2, pipeline_rounds=2, serve_requests=10),
 }
-
-
-def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
-    return f"{cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}"
 
 
 # Timing
@@ -651,13 +645,18 @@ def test_split(run):
     return data.name, data.test
 
 
-def saved_model_accuracy(version_dir, split, batch_size=256):
+def serving_benchmark():
+    """benchmarks/serving.py, whose client and offline predictions the serving measurement uses."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import serving
+
+    return serving
+
+
+def saved_model_accuracy(version_dir, split):
     """Accuracy of an exported classifier's serving_default on a split."""
-    serve = tf.saved_model.load(str(version_dir)).signatures["serving_default"]
-    texts = list(split.texts)
-    labels = np.concatenate([serve(text=tf.constant(texts[start:start + batch_size]))["label"].numpy()
-                             for start in range(0, len(texts), batch_size)])
-    return float(np.mean(labels == np.asarray(split.labels)))
+    probabilities = serving_benchmark().offline_probabilities(version_dir, list(split.texts))
+    return float(np.mean(probabilities.argmax(axis=-1) == split.labels))
 
 
 def through_serve(base, names, texts, requests):
@@ -666,20 +665,18 @@ def through_serve(base, names, texts, requests):
     (benchmarks/serving.py's client)."""
     import subprocess
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import serving as serving_benchmark
-
-    port = serving_benchmark.free_port()
+    client = serving_benchmark()
+    port = client.free_port()
     server = subprocess.Popen([str(pathlib.Path(sys.executable).with_name("encoders-tf")), "serve", "--base",
                                str(base), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        serving_benchmark.wait_until_serving(port, names, server)
+        client.wait_until_serving(port, names, server)
         figures = {}
         for name in names:
             by_batch = {}
             for batch, count in ((1, requests), (64, max(5, requests // 10))):
-                serving_benchmark.load(port, name, texts, batch, 1, 5, 60)  # warm-up
-                latencies, requests_per_s = serving_benchmark.load(port, name, texts, batch, 1, count, 120)
+                client.load(port, name, texts, batch, 1, 5, 60)  # warm-up
+                latencies, requests_per_s = client.load(port, name, texts, batch, 1, count, 120)
                 by_batch[batch] = (float(np.median(latencies)), requests_per_s * batch)
             figures[name] = (by_batch[1][0], by_batch[64][1])
         return figures
