@@ -42,6 +42,11 @@ each figure is the median over rounds. Measurements (`--only`, default all):
   loop's epochs (from the epoch's start to its validation pass: building the epoch's dataset, tokenizing, the
   steps and the callbacks), the target >= 0.95; of `train-epoch`: the same for whole epochs (validation and
   backup included). The first epoch of each, which traces, is left out.
+- grouping: training a classifier of MiniLM's shapes (6 layers, hidden 384, 12 heads, feed-forward 1536; random
+  weights, a vocabulary trained on the texts) on 3,200 SST-2 training texts, batch 32, max length 64: random
+  batches against batches grouped by length (`--group-by-length`), examples/s of the compiled train_step over
+  each epoch's batches (tokenized beforehand, so the figure is the steps', the tokenizer left out), interleaved,
+  medians after a warm-up round; and the batches' mean width in tokens.
 - serving: for each run of --serving-runs (default `make demo`'s two), its SavedModel and one of the same model
   after Keras' int8 quantization (`model.quantize("int8")`: the Dense layers and embeddings): p50 latency at
   batch 1 and examples/s at batch 64 in process (serving_cost, interleaved rounds), the same through `encoders-tf
@@ -90,18 +95,21 @@ from encoders_tf.compare.comparison import machine  # noqa: E402
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 
-MEASUREMENTS = ("transformer", "profile", "lstm", "matmul", "tokenizer", "pipeline", "serving")
+MEASUREMENTS = ("transformer", "profile", "lstm", "matmul", "tokenizer", "pipeline", "grouping", "serving")
 AGREEMENT = 1e-4  # largest difference allowed between implementations' outputs before timing
 TINY_BERT = dict(vocabulary_size=1000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
 # name -> (EncoderConfig preset, overrides, batch, length)
 BERT_SHAPES = {"bert-small-b32-t128": ("bert-small", {}, 32, 128), "bert-base-b8-t128": ("bert-base", {}, 8, 128)}
 QUICK_BERT_SHAPES = {"bert-tiny-b4-t32": ("bert-small", TINY_BERT, 4, 32)}
+MINILM_SHAPES = dict(hidden_size=384, num_layers=6, num_heads=12, intermediate_size=1536)  # all-MiniLM-L6-v2
 SIZES = {  # what each measurement takes, full and --quick
     "full": dict(bert=BERT_SHAPES, lstm=(64, 64), matmul=2048, texts=5000, text_batch=500,
                  pipeline=dict(model="transformer", batch_size=64, max_length=64, max_examples=2048),
+                 grouping=dict(encoder=MINILM_SHAPES, batch_size=32, max_length=64, examples=3200),
                  min_seconds=0.5, rounds=3, pipeline_rounds=5, serve_requests=200),
     "quick": dict(bert=QUICK_BERT_SHAPES, lstm=(8, 16), matmul=256, texts=200, text_batch=100,
                   pipeline=dict(model="transformer-tiny", batch_size=32, max_length=32, max_examples=128),
+                  grouping=dict(encoder=TINY_BERT, batch_size=8, max_length=32, examples=160),
                   min_seconds=0.05, rounds=2, pipeline_rounds=2, serve_requests=10),
 }
 
@@ -629,6 +637,47 @@ def measure_pipeline(data_dir, settings, rounds):
             (dataset, "bare-validation-pass", "seconds", median["bare-rest"], "s")]
 
 
+# Batches grouped by length against random batches
+
+
+def measure_grouping(data_dir, settings, rounds):
+    """Records of training examples/s of a TextClassifier on SST-2's training texts in random batches and in
+    batches grouped by length (`--group-by-length`), the same examples and compiled train_step, each epoch's
+    batches tokenized beforehand; the two interleaved round by round, medians over rounds after the first."""
+    from encoders_tf.data import load_dataset, to_tf_dataset
+    from encoders_tf.tasks import TextClassifier
+    from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+
+    data = load_dataset("sst2", data_dir=data_dir, seed=0, max_examples=settings["examples"])
+    vocabulary = train_wordpiece_vocabulary(data.train.texts, 8000)
+    length, batch_size = settings["max_length"], settings["batch_size"]
+    config = EncoderConfig(**{**settings["encoder"], "vocabulary_size": len(vocabulary), "max_length": 512})
+    model = TextClassifier(WordPieceTokenizer(vocabulary, max_length=length), build_encoder(config),
+                           data.num_classes)
+    model.compile(optimizer=keras.optimizers.AdamW(2e-5), loss=model.default_loss())
+    train_function = tf.function(model.train_step, reduce_retracing=True)
+    seconds, widths = {False: [], True: []}, {}
+    for round_index in range(1 + rounds):
+        for grouped in (False, True) if round_index % 2 else (True, False):
+            batches = list(model.tokenize_dataset(to_tf_dataset(data.train, batch_size, shuffle=True,
+                                                                seed=round_index, group_by_length=grouped)))
+            widths[grouped] = np.mean([inputs["token_ids"].shape[1] for inputs, _ in batches])
+            started = time.perf_counter()
+            for batch in batches:
+                train_function(batch)
+            on_host(model.optimizer.iterations)
+            seconds[grouped].append(time.perf_counter() - started)
+    examples = len(data.train)
+    grouped_rate, random_rate = (examples / statistics.median(seconds[key][1:]) for key in (True, False))
+    dataset = f"sst2-minilm-shape-b{batch_size}-t{length}" if settings["encoder"] is MINILM_SHAPES else \
+        f"sst2-tiny-b{batch_size}-t{length}"
+    return [(dataset, "train-random-batches", "examples_per_s", random_rate, "examples/s"),
+            (dataset, "train-grouped-by-length", "examples_per_s", grouped_rate, "examples/s"),
+            (dataset, "train-grouped-by-length", "ratio_vs_random_batches", grouped_rate / random_rate, "ratio"),
+            (dataset, "train-random-batches", "mean_batch_width", widths[False], "tokens"),
+            (dataset, "train-grouped-by-length", "mean_batch_width", widths[True], "tokens")]
+
+
 # Serving: exported SavedModels in process and through `encoders-tf serve`, float32 and int8
 
 
@@ -824,6 +873,8 @@ def main():
     # training phase from 0.48 to 0.86 of the bare rate); its validation pass stayed 3x slower, cause not found.
     if "pipeline" in only:
         keep(measure_pipeline(args.data_dir, sizes["pipeline"], max(rounds, sizes["pipeline_rounds"])))
+    if "grouping" in only:
+        keep(measure_grouping(args.data_dir, sizes["grouping"], rounds))
     if "transformer" in only:
         for shape_name, shape in sizes["bert"].items():
             keep(measure_transformers(shape_name, shape, rounds, sizes["min_seconds"], matmul_flops_per_s))

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from encoders_tf.data.by_length import group_by_length as group_by_length_batches
 from encoders_tf.data.errors import DataError
 
 SPLITS = ("train", "validation", "test")
@@ -109,7 +110,7 @@ class TextDataset:
 
 
 def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-                  targets=None) -> tf.data.Dataset:
+                  targets=None, group_by_length: bool = False) -> tf.data.Dataset:
     """Batches of (text tf.string [B], label int64 [B]), or for pairs ({"text": tf.string [B], "text_pair":
     tf.string [B]}, label int64 [B]); prefetched; the last batch may be smaller.
 
@@ -119,6 +120,7 @@ def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed:
         shuffle: reshuffle every epoch, in an order fixed by `seed` (the same for a new dataset and seed).
         seed: the shuffle seed.
         targets: each example's target in place of its label: an array [N, ...] or a dict of them.
+        group_by_length: batches of texts of similar length (encoders_tf.data.by_length), which pad less.
 
     Example:
     >>> split = Split(["a fine film", "dull", "superb"], [1, 0, 1])
@@ -139,4 +141,6 @@ def to_tf_dataset(split: Split, batch_size: int, *, shuffle: bool = False, seed:
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if shuffle:
         dataset = dataset.shuffle(max(1, len(split)), seed=seed, reshuffle_each_iteration=True)
+    if group_by_length:
+        return group_by_length_batches(dataset, batch_size, seed if shuffle else None).prefetch(tf.data.AUTOTUNE)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

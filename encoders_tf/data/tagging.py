@@ -14,6 +14,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
+from encoders_tf.data import by_length
 from encoders_tf.data.dataset import SPLITS
 from encoders_tf.data.errors import DataError
 from encoders_tf.data.locate import find_file
@@ -249,7 +250,8 @@ def load_tagged_dataset(name: str = "conll2003", *, data_dir=None, seed: int = 0
     return TaggedDataset(str(name), *splits, tag_names=tuple(tag_names))
 
 
-def tagged_tf_dataset(split: TaggedSplit, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+def tagged_tf_dataset(split: TaggedSplit, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+                      group_by_length: bool = False) -> tf.data.Dataset:
     """Batches of (text tf.string [B]: the words joined by single spaces, tags int32 [B, W] padded with -1),
     W the most words of a sentence in the batch; prefetched; the last batch may be smaller.
 
@@ -258,6 +260,7 @@ def tagged_tf_dataset(split: TaggedSplit, batch_size: int, *, shuffle: bool = Fa
         batch_size: sentences per batch.
         shuffle: reshuffle every epoch, in an order fixed by `seed`.
         seed: the shuffle seed.
+        group_by_length: batches of sentences of similar length (encoders_tf.data.by_length), which pad less.
 
     Example:
     >>> texts, tags = next(iter(tagged_tf_dataset(TaggedSplit([["Peter", "left"], ["Hi"]], [[1, 0], [0]]), 2)))
@@ -273,6 +276,9 @@ def tagged_tf_dataset(split: TaggedSplit, batch_size: int, *, shuffle: bool = Fa
     dataset = tf.data.Dataset.from_tensor_slices((texts, tags))
     if shuffle:
         dataset = dataset.shuffle(max(1, len(split)), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.ragged_batch(batch_size)
+    if group_by_length:
+        dataset = by_length.group_by_length(dataset, batch_size, seed if shuffle else None, ragged=True)
+    else:
+        dataset = dataset.ragged_batch(batch_size)
     return dataset.map(lambda text, tags: (text, tags.to_tensor(default_value=TAG_PADDING)),
                        ).prefetch(tf.data.AUTOTUNE)

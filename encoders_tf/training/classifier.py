@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from encoders_tf.data import load_dataset, to_tf_dataset
 from encoders_tf.data.augment import Augmentation, augment_split
+from encoders_tf.data.by_length import in_length_order
 from encoders_tf.tasks import TextClassifier
 from encoders_tf.text import train_wordpiece_vocabulary
 from encoders_tf.training.determinism import op_determinism
@@ -94,7 +95,8 @@ def _train_classifier(options, verbose):
                       jit_compile=options.jit_compile)
 
     def batches(split, shuffle=False, seed=0):
-        dataset = model.tokenize_dataset(to_tf_dataset(split, options.batch_size, shuffle=shuffle, seed=seed))
+        dataset = model.tokenize_dataset(to_tf_dataset(split, options.batch_size, shuffle=shuffle, seed=seed,
+                                                       group_by_length=options.group_by_length))
         # XLA compiles once per shape: pad every batch to the tokenizer's max_length.
         return dataset.map(pad_to_length(model.tokenizer.max_length)) if options.jit_compile else dataset
 
@@ -134,15 +136,16 @@ def pad_to_length(length):
 
 
 def make_predictor(model, batch_size=256):
-    """A function from texts (and their pairs) to class probabilities [N, C], traced once for any batch size."""
+    """A function from texts (and their pairs) to class probabilities [N, C], traced once for any batch size;
+    it predicts the texts sorted by length, so batches pad little."""
     probabilities = tf.function(model.probabilities, reduce_retracing=True)
 
-    def predict(texts, pairs=None):
-        columns = (list(texts),) if pairs is None else (list(texts), list(pairs))
+    def predict_in_order(texts, pairs):
+        columns = (texts,) if pairs is None else (texts, pairs)
         batches = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(c, tf.string) for c in columns))
         return np.concatenate([probabilities(*batch).numpy() for batch in batches.batch(batch_size)], axis=0)
 
-    return predict
+    return lambda texts, pairs=None: in_length_order(predict_in_order, texts, pairs)  # batches that pad little
 
 
 def evaluate_split(model, split, batch_size=256):

@@ -138,7 +138,7 @@ def _distill(options, verbose):
 
     def batches(split, shuffle=False, seed=0, targets=None):
         dataset = student.tokenize_dataset(to_tf_dataset(split, options.batch_size, shuffle=shuffle, seed=seed,
-                                                         targets=targets))
+                                                         targets=targets, group_by_length=options.group_by_length))
         return dataset.map(pad_to_length(student.tokenizer.max_length)) if options.jit_compile else dataset
 
     run_dir = options.run_dir()

@@ -41,6 +41,7 @@ class RunOptions:
     max_examples: int | None = None
     out: str | None = None
     init: str | None = None  # a run directory (trained, pretrained, converted) to fine-tune from
+    group_by_length: bool = False  # training batches of texts of similar length (encoders_tf.data.by_length)
     # The fine-tuning recipe (AdamW, warm-up, decay, clipping): on with `init` or when any of these is given;
     # None takes its default then (0.1, 0.01, 1.0).
     warmup: float | None = None

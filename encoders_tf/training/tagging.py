@@ -70,7 +70,8 @@ def _train_tagger(options, verbose):
         model.compile(optimizer=optimizer, loss=model.default_loss(), metrics=model.default_metrics())
 
     def batches(split, shuffle=False, seed=0):
-        return model.tokenize_dataset(tagged_tf_dataset(split, options.batch_size, shuffle=shuffle, seed=seed))
+        return model.tokenize_dataset(tagged_tf_dataset(split, options.batch_size, shuffle=shuffle, seed=seed,
+                                                        group_by_length=options.group_by_length))
 
     run_dir = options.run_dir()
     history, train_seconds = resumable_fit(

@@ -10,6 +10,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
+from encoders_tf.data.by_length import in_length_order
 from encoders_tf.training.runs import MODEL_FILE, load_run
 
 
@@ -86,13 +87,16 @@ def predict_logits(model, texts, pairs=None, batch_size=256, verbose=False):
 
     logits = tf.function(lambda *columns: model.logits(model.features(*columns), training=False),
                          reduce_retracing=True)
-    columns = (list(texts),) if pairs is None else (list(texts), list(pairs))
-    batches = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(c, tf.string) for c in columns))
     progress = keras.utils.Progbar(len(texts), unit_name="text") if verbose else None
-    parts = []
-    for batch in batches.batch(batch_size):
-        parts.append(logits(*batch).numpy())
-        if progress:
-            progress.add(len(parts[-1]))
-    width = model.head.units
-    return np.concatenate(parts, axis=0).astype(np.float32) if parts else np.zeros((0, width), np.float32)
+
+    def predict(texts, pairs):
+        columns = (texts,) if pairs is None else (texts, pairs)
+        batches = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(c, tf.string) for c in columns))
+        parts = [np.zeros((0, model.head.units), np.float32)]
+        for batch in batches.batch(batch_size):
+            parts.append(logits(*batch).numpy().astype(np.float32))
+            if progress:
+                progress.add(len(parts[-1]))
+        return np.concatenate(parts, axis=0)
+
+    return in_length_order(predict, texts, pairs)  # sorted by length, batches pad little
