@@ -37,9 +37,11 @@ IMDB = ["--dataset", "imdb", "--data-dir", "{data}", "--max-length", "256", "--e
 SST2_TEACHER = [
     ("minilm-mean-64", ["convert", "--from-hf", MINILM, "--out", "{runs}/minilm-mean-64", "--max-length", "64",
                         "--pooling", "mean"]),
-    ("sst2-minilm-mean", ["train", "--init", "{runs}/minilm-mean-64", "--dataset", "sst2", "--data-dir", "{data}",
-                          "--epochs", "1", "--batch-size", "32", "--learning-rate", "5e-5",
-                          "--out", "{runs}/sst2-minilm-mean"]),
+    # Up to 3 epochs, the best validation epoch kept (1 epoch of this recipe without it: 0.8956, 2,856 s in random
+    # batches); batches grouped by length cost a third.
+    ("sst2-minilm-e3", ["train", "--init", "{runs}/minilm-mean-64", "--dataset", "sst2", "--data-dir", "{data}",
+                        "--epochs", "3", "--early-stopping", "1", "--batch-size", "32", "--learning-rate", "5e-5",
+                        "--group-by-length", "--out", "{runs}/sst2-minilm-e3"]),
 ]
 SST2 = ["--dataset", "sst2", "--data-dir", "{data}", "--epochs", "3", "--batch-size", "64", "--max-length", "64"]
 DISTILL = ["--match", "mse", "--alpha", "0.5", "--augment-factor", "1"]
@@ -69,12 +71,12 @@ ROWS = {
     ], CLASSES),
     "sst2-bilstm-distilled": ("sst2", "bilstm-distilled", [
         *SST2_TEACHER,
-        ("sst2-bilstm-distilled", ["distill", "--teacher", "{runs}/sst2-minilm-mean", "--student", "bilstm", *SST2,
+        ("sst2-bilstm-distilled", ["distill", "--teacher", "{runs}/sst2-minilm-e3", "--student", "bilstm", *SST2,
                                    *DISTILL, "--out", "{runs}/sst2-bilstm-distilled"]),
     ], CLASSES),
     "sst2-transformer-distilled": ("sst2", "transformer-distilled", [
         *SST2_TEACHER,
-        ("sst2-transformer-distilled", ["distill", "--teacher", "{runs}/sst2-minilm-mean", "--student", "transformer",
+        ("sst2-transformer-distilled", ["distill", "--teacher", "{runs}/sst2-minilm-e3", "--student", "transformer",
                                         *SST2, *DISTILL, "--out", "{runs}/sst2-transformer-distilled"]),
     ], CLASSES),
     "imdb-lstm": ("imdb", "lstm", [
