@@ -157,6 +157,9 @@ def build_parser():
     distill.add_argument("--student-vocabulary", choices=["train", "teacher"], default="train",
                          help="train: a WordPiece vocabulary trained on the training texts (default); teacher: the "
                               "teacher's tokenizer")
+    distill.add_argument("--student-embeddings", choices=["random", "teacher"], default="random",
+                         help="random: a new token embedding (default); teacher: start from the teacher's token "
+                              "embedding matrix and width (needs --student-vocabulary teacher)")
     distill.add_argument("--alpha", type=_number(float, lambda value: 0 <= value <= 1, "a number in [0, 1]"),
                          default=0.5, help="weight of the true labels' cross-entropy; 1 - alpha weighs the match "
                                            "to the teacher (default: 0.5)")
@@ -325,7 +328,8 @@ def _distill(args):
     from encoders_tf.training.distill import DistillOptions, distill
 
     options = DistillOptions(
-        teacher=args.teacher, model=args.student, student_vocabulary=args.student_vocabulary, alpha=args.alpha,
+        teacher=args.teacher, model=args.student, student_vocabulary=args.student_vocabulary,
+        student_embeddings=args.student_embeddings, alpha=args.alpha,
         match=args.match, temperature=args.temperature, cache_dir=args.cache_dir, **_common_options(args),
         **_classifier_options(args))
     run = distill(options)

@@ -37,7 +37,8 @@ class EncoderConfig:
             "last", "mean", "max", "weighted" (LSTM).
         lstm_units: LSTM cells per direction.
         bidirectional: run the LSTM both ways and concatenate.
-        embedding_size: token embedding width when it differs from hidden_size (ALBERT's factorization).
+        embedding_size: token embedding width when it differs from hidden_size (ALBERT's factorization; an
+            LSTM's embedding, whose width is hidden_size otherwise).
         share_layers: one set of block weights for all layers (ALBERT).
         position_offset: learned position rows skipped (RoBERTa: 2).
         normalization: "layer_norm" or "rms_norm" (T5).

@@ -231,3 +231,26 @@ def test_train_with_augmentation_keeps_labels_and_counts_the_copies(tmp_path, ca
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert 0 < run["augmented"] <= 2 * run["split_sizes"]["train"] and run["options"]["augment_factor"] == 2
     assert run["test_metrics"]["examples"] == run["split_sizes"]["test"]
+
+
+@pytest.mark.slow  # trains the teacher, then the student
+def test_a_student_starts_from_the_teachers_token_embeddings(teacher, tmp_path, capsys):
+    teacher_dir, data = teacher
+    out = tmp_path / "student"
+    assert main(["distill", "--teacher", str(teacher_dir), "--student", "bilstm", "--dataset", str(data),
+                 "--student-vocabulary", "teacher", "--student-embeddings", "teacher", "--epochs", "1",
+                 "--batch-size", "16", "--max-length", "16", "--learning-rate", "1e-9", "--group-by-length",
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]) == 0
+    teacher_model, _ = load_run(teacher_dir)
+    student, run = load_run(out)
+    expected = keras.ops.convert_to_numpy(teacher_model.encoder.token_embedding.embeddings)
+    learned = keras.ops.convert_to_numpy(student.encoder.token_embedding.embeddings)
+    assert learned.shape == expected.shape == (teacher_model.tokenizer.vocabulary_size, 64)  # the teacher's width
+    np.testing.assert_allclose(learned, expected, atol=1e-6)  # a learning rate of 1e-9 leaves them where they began
+    assert run["encoder_config"]["embedding_size"] == 64 and run["distillation"]["student_embeddings"] == "teacher"
+
+    # Without the teacher's vocabulary its embedding rows mean nothing: refused before anything is read.
+    assert main(["distill", "--teacher", str(teacher_dir), "--dataset", str(data), "--student-embeddings", "teacher",
+                 "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--student-vocabulary teacher" in err and "\n" not in err and not (tmp_path / "refused").exists()

@@ -17,7 +17,7 @@ def build_encoder(config: EncoderConfig, **kwargs):
     """
     if config.architecture == "lstm":
         return LSTMEncoder(
-            vocabulary_size=config.vocabulary_size, embedding_size=config.hidden_size,
+            vocabulary_size=config.vocabulary_size, embedding_size=config.embedding_size or config.hidden_size,
             units=config.lstm_units, num_layers=config.num_layers, bidirectional=config.bidirectional,
             dropout=config.dropout, pooling=config.pooling, **kwargs)
     return TransformerEncoder(

@@ -21,6 +21,7 @@ from encoders_tf.training.runs import load_run, read_run_info
 from encoders_tf.training.teacher_logits import teacher_logits
 
 STUDENT_VOCABULARIES = ("train", "teacher")
+STUDENT_EMBEDDINGS = ("random", "teacher")
 
 
 @dataclasses.dataclass
@@ -29,6 +30,9 @@ class DistillOptions(TrainOptions):
 
     teacher: str = ""  # a classifier run directory
     student_vocabulary: str = "train"  # train: WordPiece trained on the training texts; teacher: its tokenizer
+    # random: a new token embedding; teacher: the teacher's token embedding matrix (and width) to start from, as
+    # Tang et al.'s BiLSTM starts from word2vec vectors (needs the teacher's vocabulary)
+    student_embeddings: str = "random"
     alpha: float = 0.5  # weight of the true labels' cross-entropy; 1 - alpha matches the teacher
     temperature: float | None = None  # softens "kl" (default 2); "mse" takes 1
     match: str = "kl"  # kl (Hinton et al.) or mse on logits (Tang et al.)
@@ -67,6 +71,12 @@ def check_options(options):
     if options.student_vocabulary not in STUDENT_VOCABULARIES:
         raise InputError(f"unknown student vocabulary {options.student_vocabulary!r}; accepted: "
                          f"{', '.join(STUDENT_VOCABULARIES)}")
+    if options.student_embeddings not in STUDENT_EMBEDDINGS:
+        raise InputError(f"unknown student embeddings {options.student_embeddings!r}; accepted: "
+                         f"{', '.join(STUDENT_EMBEDDINGS)}")
+    if options.student_embeddings == "teacher" and options.student_vocabulary != "teacher":
+        raise InputError("--student-embeddings teacher needs --student-vocabulary teacher: the teacher's embedding "
+                         "rows are its own tokens'")
     if not 0 <= options.alpha <= 1:
         raise InputError(f"alpha must be in [0, 1] (the weight of the true labels), got {options.alpha!r}")
     if options.match not in ("kl", "mse"):
@@ -116,19 +126,28 @@ def _distill(options, verbose):
     logits, cache = teacher_logits(options.teacher, transfer.texts, transfer.pairs, cache_dir=options.cache_dir,
                                    verbose=bool(verbose))
     temperature = options.temperature or (2.0 if options.match == "kl" else 1.0)
-    teacher_tokenizer = None
+    teacher_tokenizer, teacher_embeddings, overrides = None, None, {}
     if options.student_vocabulary == "teacher":
-        teacher_tokenizer = load_run(options.teacher, TextClassifier)[0].tokenizer
-        vocabulary = None
+        teacher_model = load_run(options.teacher, TextClassifier)[0]
+        teacher_tokenizer, vocabulary = teacher_model.tokenizer, None
+        if options.student_embeddings == "teacher":
+            teacher_embeddings = keras.ops.convert_to_numpy(teacher_model.encoder.token_embedding.embeddings)
+            overrides["embedding_size"] = teacher_embeddings.shape[1]
+        del teacher_model
     else:
         vocabulary = train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
+    if data.has_pairs:
+        overrides["type_vocabulary_size"] = 2
     total_steps = -(-len(transfer) // options.batch_size) * options.epochs
     with dtype_policy(options.precision), strategy.scope():
         tokenizer, encoder, config = tokenizer_and_encoder(
             options, vocabulary, tokenizer=teacher_tokenizer and _resized(teacher_tokenizer, options.max_length),
-            **({"type_vocabulary_size": 2} if data.has_pairs else {}))
+            **overrides)
         student = TextClassifier(tokenizer, encoder, data.num_classes, class_names=data.class_names,
                                  text_pair=data.has_pairs, dropout=options.head_dropout)
+        if teacher_embeddings is not None:
+            student.build()
+            student.encoder.token_embedding.embeddings.assign(teacher_embeddings)
         model = Distillation(student, alpha=options.alpha, temperature=temperature, matching=options.match)
         optimizer, recipe = optimizer_for(options, config.architecture, total_steps)
         # Weighted: the weights leave the teacher-labelled copies out of the accuracy.
@@ -151,7 +170,8 @@ def _distill(options, verbose):
     distillation = {"teacher": str(options.teacher), "teacher_sha256": cache["key"].split("-")[0],
                     "teacher_test_metrics": teacher_run.get("test_metrics"), "alpha": options.alpha,
                     "temperature": temperature, "match": options.match,
-                    "student_vocabulary": options.student_vocabulary, "augmentation": options.augmentation().to_dict(),
+                    "student_vocabulary": options.student_vocabulary,
+                    "student_embeddings": options.student_embeddings, "augmentation": options.augmentation().to_dict(),
                     "transfer_size": len(transfer), "augmented": len(transfer) - len(data.train),
                     "teacher_logits_cache": cache}
     return finish(options, strategy, run_dir, student, history, recipe=recipe, config=config, data=data,

@@ -102,7 +102,7 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
 
 
 def _applicable(config):
-    return {"type_vocabulary_size"} if config.architecture == "transformer" else set()
+    return {"type_vocabulary_size", "embedding_size"} if config.architecture == "transformer" else {"embedding_size"}
 
 
 def optimizer_for(options, architecture, total_steps):
