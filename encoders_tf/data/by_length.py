@@ -1,8 +1,8 @@
 """Texts of similar length together: batches padded to their longest text waste less on padding.
 
 The tokenizer pads each batch to its longest row, so a batch of random SST-2 phrases (13 tokens on average)
-is padded to about 41 tokens; sorted groups bring that to about 14, and a training epoch or a prediction pass
-costs a third as much. Training groups `GROUP_BATCHES` batches of shuffled examples at a time (Hugging Face's
+is padded to about 41 tokens; sorted groups bring that to about 14, and a MiniLM-sized model trains twice as
+fast (benchmarks/speed.py's `grouping`). Training groups `GROUP_BATCHES` batches of shuffled examples at a time (Hugging Face's
 `group_by_length` megabatches), so batches stay random draws of the data, only of similar lengths; prediction
 sorts the whole input and puts the outputs back in the caller's order.
 """
