@@ -52,9 +52,11 @@ ROWS = {
     "sst2-minilm": ("sst2", "minilm", SST2_TEACHER, CLASSES),
     "mrpc-minilm": ("mrpc", "minilm", [
         CONVERT_MINILM,
-        ("mrpc-minilm-mean", ["train", "--init", "{runs}/minilm-mean-128", "--dataset", "mrpc", "--data-dir", "{data}",
-                         "--epochs", "5", "--batch-size", "32", "--learning-rate", "1e-4", "--early-stopping", "2",
-                         "--out", "{runs}/mrpc-minilm-mean"]),
+        # Batch 16 and up to 10 epochs, the best validation epoch kept (batch 32 at 1e-4, 5 epochs: 0.7770 / F1
+        # 0.8423; at 5e-5, 3 epochs: 0.7745 / 0.8506).
+        ("mrpc-minilm-b16", ["train", "--init", "{runs}/minilm-mean-128", "--dataset", "mrpc", "--data-dir", "{data}",
+                             "--epochs", "10", "--batch-size", "16", "--learning-rate", "5e-5", "--early-stopping",
+                             "3", "--group-by-length", "--out", "{runs}/mrpc-minilm-b16"]),
     ], {"accuracy": "accuracy", "f1": "f1"}),
     "conll2003-minilm": ("conll2003", "minilm", [
         CONVERT_MINILM,
@@ -81,8 +83,12 @@ ROWS = {
         ("sst2-transformer-distilled", ["distill", "--teacher", "{runs}/sst2-minilm-e3", "--student", "transformer",
                                         *SST2, *DISTILL, "--out", "{runs}/sst2-transformer-distilled"]),
     ], CLASSES),
+    # The LSTM reads whole reviews (512 tokens; 3 epochs of 256 gave 0.8345, its validation accuracy still
+    # rising), for up to 6 epochs, the best validation epoch kept.
     "imdb-lstm": ("imdb", "lstm", [
-        ("imdb-lstm", ["train", "--model", "lstm", *IMDB, "--out", "{runs}/imdb-lstm"]),
+        ("imdb-lstm-512", ["train", "--model", "lstm", "--dataset", "imdb", "--data-dir", "{data}", "--max-length",
+                           "512", "--epochs", "6", "--early-stopping", "2", "--group-by-length",
+                           "--out", "{runs}/imdb-lstm-512"]),
     ], CLASSES),
     # The same Transformer and the same fine-tuning budget and recipe (AdamW, warm-up 0.1, 5e-4), from scratch
     # and from masked-LM pretraining on IMDB's 50,000 unlabelled reviews.
