@@ -48,6 +48,9 @@ SST2 = ["--dataset", "sst2", "--data-dir", "{data}", "--epochs", "3", "--batch-s
 # pretrained word vectors: here the teacher's own token embeddings (and vocabulary), as they used word2vec.
 DISTILL = ["--match", "mse", "--alpha", "0.5", "--augment-factor", "2", "--student-vocabulary", "teacher",
            "--student-embeddings", "teacher", "--group-by-length"]
+PRETRAIN_IMDB = ("pretrain-imdb", ["pretrain", "--model", "transformer", "--dataset", "imdb", "--split", "unsup",
+                                   "--data-dir", "{data}", "--max-length", "256", "--epochs", "1",
+                                   "--out", "{runs}/pretrain-imdb"])
 ROWS = {
     "sst2-minilm": ("sst2", "minilm", SST2_TEACHER, CLASSES),
     "mrpc-minilm": ("mrpc", "minilm", [
@@ -97,11 +100,19 @@ ROWS = {
                               "--out", "{runs}/imdb-transformer"]),
     ], CLASSES),
     "imdb-transformer-mlm": ("imdb", "transformer-mlm", [
-        ("pretrain-imdb", ["pretrain", "--model", "transformer", "--dataset", "imdb", "--split", "unsup",
-                           "--data-dir", "{data}", "--max-length", "256", "--epochs", "1",
-                           "--out", "{runs}/pretrain-imdb"]),
+        PRETRAIN_IMDB,
         ("imdb-transformer-mlm", ["train", "--init", "{runs}/pretrain-imdb", *IMDB, "--learning-rate", "5e-4",
                                   "--out", "{runs}/imdb-transformer-mlm"]),
+    ], CLASSES),
+    # The articles' path: pretrained on IMDB's reviews, fine-tuned on SST-2; beside the same from scratch.
+    "sst2-transformer": ("sst2", "transformer", [
+        ("sst2-transformer", ["train", "--model", "transformer", *SST2, "--warmup", "0.1", "--group-by-length",
+                              "--out", "{runs}/sst2-transformer"]),
+    ], CLASSES),
+    "sst2-transformer-mlm": ("sst2", "transformer-mlm", [
+        PRETRAIN_IMDB,
+        ("sst2-transformer-mlm", ["train", "--init", "{runs}/pretrain-imdb", *SST2, "--learning-rate", "5e-4",
+                                  "--group-by-length", "--out", "{runs}/sst2-transformer-mlm"]),
     ], CLASSES),
 }
 
