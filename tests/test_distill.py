@@ -138,7 +138,8 @@ def test_teacher_logits_are_the_teachers_and_a_changed_teacher_is_never_read_fro
     again, facts = teacher_logits(teacher_dir, texts, cache_dir=tmp_path, verbose=False)
     assert facts["cached"] and np.array_equal(again, logits)
     other, facts = teacher_logits(teacher_dir, texts[:3], cache_dir=tmp_path, verbose=False)
-    assert not facts["cached"] and np.array_equal(other, logits[:3])  # other texts: another key
+    assert not facts["cached"]  # other texts: another key
+    np.testing.assert_allclose(other, logits[:3], atol=1e-6)  # batched otherwise, so padded otherwise
 
     changed = tmp_path / "changed"
     changed.mkdir()
