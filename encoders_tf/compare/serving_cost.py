@@ -28,6 +28,7 @@ def serving_cost(version_dirs, texts, batch_sizes=(1, 64), rounds=5, calls=10, p
         serving_cost({"x": "saved_models/x/1"}, ["a lovely film"] * 64)["x"][64]["ms_per_example"]
     """
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401  registers the TF Text ops that exported tokenizers run
 
     functions = {name: tf.saved_model.load(str(path)).signatures["serving_default"]
                  for name, path in version_dirs.items()}
