@@ -47,6 +47,12 @@ def group_by_length(dataset, batch_size, seed=None, ragged=False):
     return batches if seed is None else batches.shuffle(GROUP_BATCHES, seed=seed, reshuffle_each_iteration=True)
 
 
+def text_batches(texts, pairs, batch_size):
+    """Batches of the texts (and pairs): tuples of tf.string [B] tensors, in the given order."""
+    columns = (texts,) if pairs is None else (texts, pairs)
+    return tf.data.Dataset.from_tensor_slices(tuple(tf.constant(c, tf.string) for c in columns)).batch(batch_size)
+
+
 def in_length_order(function, texts, pairs=None):
     """`function(texts, pairs)` (an array, a row per text) called on the texts sorted by length, its rows put
     back in the order of `texts`; for batched prediction, whose batches then pad little.

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from encoders_tf.data import load_dataset, to_tf_dataset
 from encoders_tf.data.augment import Augmentation, augment_split
-from encoders_tf.data.by_length import in_length_order
+from encoders_tf.data.by_length import in_length_order, text_batches
 from encoders_tf.tasks import TextClassifier
 from encoders_tf.text import train_wordpiece_vocabulary
 from encoders_tf.training.determinism import op_determinism
@@ -141,9 +141,8 @@ def make_predictor(model, batch_size=256):
     probabilities = tf.function(model.probabilities, reduce_retracing=True)
 
     def predict_in_order(texts, pairs):
-        columns = (texts,) if pairs is None else (texts, pairs)
-        batches = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(c, tf.string) for c in columns))
-        return np.concatenate([probabilities(*batch).numpy() for batch in batches.batch(batch_size)], axis=0)
+        return np.concatenate([probabilities(*batch).numpy() for batch in text_batches(texts, pairs, batch_size)],
+                              axis=0)
 
     return lambda texts, pairs=None: in_length_order(predict_in_order, texts, pairs)  # batches that pad little
 

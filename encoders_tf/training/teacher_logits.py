@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from encoders_tf.data.by_length import in_length_order
+from encoders_tf.data.by_length import in_length_order, text_batches
 from encoders_tf.training.runs import MODEL_FILE, load_run
 
 
@@ -90,10 +90,8 @@ def predict_logits(model, texts, pairs=None, batch_size=256, verbose=False):
     progress = keras.utils.Progbar(len(texts), unit_name="text") if verbose else None
 
     def predict(texts, pairs):
-        columns = (texts,) if pairs is None else (texts, pairs)
-        batches = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(c, tf.string) for c in columns))
         parts = [np.zeros((0, model.head.units), np.float32)]
-        for batch in batches.batch(batch_size):
+        for batch in text_batches(texts, pairs, batch_size):
             parts.append(logits(*batch).numpy().astype(np.float32))
             if progress:
                 progress.add(len(parts[-1]))
