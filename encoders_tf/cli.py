@@ -72,6 +72,8 @@ def _add_run_arguments(parser):
 
 def _add_training_arguments(parser, max_length_help, out_help):
     """The budget, the data sizes, the seed and the output of a supervised training command."""
+    from encoders_tf.config import LSTM_POOLINGS, TRANSFORMER_POOLINGS  # no TensorFlow import
+
     parser.add_argument("--epochs", type=_positive_int, default=3)
     parser.add_argument("--batch-size", type=_positive_int, default=64)
     parser.add_argument("--max-length", type=_positive_int, help=max_length_help)
@@ -83,6 +85,9 @@ def _add_training_arguments(parser, max_length_help, out_help):
     parser.add_argument("--group-by-length", action="store_true",
                         help="batch texts of similar length together (sorted within groups of 50 shuffled "
                              "batches), so batches pad less: on SST-2, training is twice as fast")
+    parser.add_argument("--pooling", choices=sorted(set(TRANSFORMER_POOLINGS + LSTM_POOLINGS)),
+                        help="how a new encoder pools its outputs into one vector (default: the preset's; LSTM: "
+                             "last, mean, max or weighted; Transformer: cls, mean, max or weighted)")
     parser.add_argument("--out", help=out_help)
     _add_run_arguments(parser)
     tuning = parser.add_argument_group(
@@ -282,7 +287,7 @@ def _common_options(args):
     return dict(
         data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         vocabulary_size=args.vocabulary_size, seed=args.seed, max_examples=args.max_examples, out=args.out,
-        group_by_length=args.group_by_length, warmup=args.warmup, weight_decay=args.weight_decay,
+        group_by_length=args.group_by_length, pooling=args.pooling, warmup=args.warmup, weight_decay=args.weight_decay,
         clip_norm=args.clip_norm, strategy=args.strategy,
         devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
         cluster_resolver=args.cluster_resolver, precision=args.precision, backup_every=args.backup_every)
@@ -297,7 +302,7 @@ def _train(args):
         unused = [flag for flag, value in (("--text-column", args.text_column), ("--label-column", args.label_column),
                                            ("--text-pair-column", args.text_pair_column),
                                            ("--skip-bad-rows", args.skip_bad_rows), ("--jit-compile", args.jit_compile),
-                                           ("--early-stopping", args.early_stopping),
+                                           ("--early-stopping", args.early_stopping), ("--pooling", args.pooling),
                                            ("--augment-factor", args.augment_factor),
                                            ("--budget-minutes", args.budget_minutes)) if value]
         if unused:

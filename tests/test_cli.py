@@ -90,3 +90,16 @@ def test_train_evaluate_export_on_a_small_file(tmp_path, capsys):
     exported = json.loads(capsys.readouterr().out)
     assert exported["path"] == str(base / "reviews" / "1")
     assert exported["max_abs_difference_vs_keras"] <= 1e-5
+
+
+def test_pooling_flag_sets_the_new_encoders_pooling(tmp_path, capsys):
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=64)
+    run_dir = tmp_path / "run"
+    assert main(["train", "--model", "bilstm", "--pooling", "max", "--dataset", str(data), "--epochs", "1",
+                 "--batch-size", "16", "--max-length", "16", "--vocabulary-size", "100", "--out", str(run_dir)]) == 0
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["encoder_config"]["pooling"] == "max" and run["options"]["pooling"] == "max"
+    from encoders_tf.training.runs import load_run
+
+    model, _ = load_run(run_dir)
+    assert model.encoder.pooler.mode == "max"

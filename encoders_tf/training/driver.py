@@ -41,6 +41,7 @@ class RunOptions:
     max_examples: int | None = None
     out: str | None = None
     init: str | None = None  # a run directory (trained, pretrained, converted) to fine-tune from
+    pooling: str | None = None  # a new encoder's pooled_output (default: the preset's); not with `init`
     group_by_length: bool = False  # training batches of texts of similar length (encoders_tf.data.by_length)
     # The fine-tuning recipe (AdamW, warm-up, decay, clipping): on with `init` or when any of these is given;
     # None takes its default then (0.1, 0.01, 1.0).
@@ -66,6 +67,7 @@ def start(options, verbose):
         raise InputError(f"unknown precision {options.precision!r}; accepted: {', '.join(PRECISIONS)}")
     if getattr(options, "init", None):
         read_run_info(options.init)  # a wrong path fails at once, before any data is read
+    _check_pooling(options)
     strategy = strategy_from_flag(options.strategy, devices=options.devices, tpu=options.tpu,
                                   cluster_resolver=options.cluster_resolver)
     per_replica = per_replica_batch(options.batch_size, strategy)
@@ -73,6 +75,18 @@ def start(options, verbose):
         print(f"strategy {type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s), global batch "
               f"{options.batch_size}, {per_replica} per replica", flush=True)
     return strategy
+
+
+def _check_pooling(options):
+    if getattr(options, "pooling", None) is None:  # pretrain has no --pooling
+        return
+    if getattr(options, "init", None):
+        raise InputError(f"--pooling {options.pooling} applies to a new encoder; with --init the run's encoder keeps "
+                         f"its pooling (give --pooling to convert for a converted checkpoint)")
+    try:
+        EncoderConfig.preset(options.model, pooling=options.pooling)
+    except ValueError as error:
+        raise InputError(f"--pooling for --model {options.model}: {error}") from None
 
 
 @contextlib.contextmanager
@@ -97,6 +111,8 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
         tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
     config = EncoderConfig.preset(options.model, max_length=options.max_length,
                                   vocabulary_size=tokenizer.vocabulary_size)
+    if getattr(options, "pooling", None):
+        config = config.replace(pooling=options.pooling)
     config = config.replace(**{key: value for key, value in overrides.items() if key in _applicable(config)})
     return tokenizer, build_encoder(config, name="encoder"), config
 
