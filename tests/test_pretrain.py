@@ -166,6 +166,8 @@ def test_a_pretraining_run_initializes_train_and_pretrain(tmp_path, repetitive_t
     assert run["optimizer"]["learning_rate"] == 3e-5
     assert not np.array_equal(continued.encoder.token_embedding.embeddings.numpy(),
                               pretrained.encoder.token_embedding.embeddings.numpy())
+    # its head too: a few steps at 3e-5 move each weight by < 1e-3; a new head (stddev 0.02) would not be near
+    np.testing.assert_allclose(continued.head.dense.kernel.numpy(), pretrained.head.dense.kernel.numpy(), atol=2e-3)
 
 
 @pytest.mark.slow  # trains twice

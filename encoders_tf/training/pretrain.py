@@ -24,7 +24,7 @@ from encoders_tf.text import SPECIAL_TOKENS, train_wordpiece_vocabulary
 from encoders_tf.text.windows import document_windows
 from encoders_tf.training.determinism import op_determinism
 from encoders_tf.training.driver import dtype_policy, optimizer_for, resumable_fit, start, tokenizer_and_encoder
-from encoders_tf.training.runs import save_run
+from encoders_tf.training.runs import load_run, read_run_info, save_run
 
 HELD_OUT_SEED_OFFSET = 10_000  # the held-out masks' seed: seed + this, apart from every epoch's (seed + epoch)
 
@@ -98,6 +98,16 @@ def pretrain(options: PretrainOptions, verbose: int | str = "auto") -> dict:
         return _pretrain(options, verbose)
 
 
+def _continue_head(model, run_dir):
+    """A pretraining run continued keeps its masked-LM head (dense, LayerNorm, output bias): a new head would
+    start the loss over from a random decoder. A converted or trained run has none; the head starts anew."""
+    if read_run_info(run_dir).get("task") != MaskedLanguageModel.__name__:
+        return
+    previous, _ = load_run(run_dir, task=MaskedLanguageModel)
+    model.build_head()
+    model.head.set_weights(previous.head.get_weights())
+
+
 def _pretrain(options, verbose):
     _check(options)
     keras.utils.set_random_seed(options.seed)
@@ -109,6 +119,8 @@ def _pretrain(options, verbose):
     with dtype_policy(options.precision), strategy.scope():
         tokenizer, encoder, config = tokenizer_and_encoder(options, vocabulary)
         model = MaskedLanguageModel(tokenizer, encoder, mask_selection_rate=options.mask_rate)
+        if options.init:
+            _continue_head(model, options.init)
         train_windows = document_windows(tokenizer, train_documents)
         held_out_windows = document_windows(tokenizer, held_out_documents)
         steps_per_epoch = -(-len(train_windows["token_ids"]) // options.batch_size)
