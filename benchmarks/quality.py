@@ -85,7 +85,8 @@ ROWS = {
     "sst2-bilstm-distilled": ("sst2", "bilstm-distilled", [
         *SST2_TEACHER,
         ("sst2-bilstm-distilled-max", ["distill", "--teacher", "{runs}/sst2-minilm-e3", "--student", "bilstm",
-                                       "--pooling", "max", *SST2, *DISTILL, "--out", "{runs}/sst2-bilstm-distilled-max"]),
+                                       "--pooling", "max", *SST2, *DISTILL,
+                                       "--out", "{runs}/sst2-bilstm-distilled-max"]),
     ], CLASSES),
     "sst2-transformer-distilled": ("sst2", "transformer-distilled", [
         *SST2_TEACHER,
