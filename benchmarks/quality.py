@@ -53,9 +53,10 @@ IMDB_DISTILL = ["--match", "mse", "--alpha", "0.5", "--augment-factor", "1", "--
 BILSTM = ["--model", "bilstm", "--pooling", "max"]
 IMDB_TEACHER = ("imdb-transformer", ["train", "--model", "transformer", *IMDB, "--warmup", "0.1",
                                      "--out", "{runs}/imdb-transformer"])
-PRETRAIN_IMDB = ("pretrain-imdb", ["pretrain", "--model", "transformer", "--dataset", "imdb", "--split", "unsup",
-                                   "--data-dir", "{data}", "--max-length", "256", "--epochs", "1",
-                                   "--out", "{runs}/pretrain-imdb"])
+# Three epochs of masked-LM (one epoch, held-out perplexity 523, made fine-tuning worse: IMDB 0.8362, SST-2 0.7959).
+PRETRAIN_IMDB = ("pretrain-imdb-e3", ["pretrain", "--model", "transformer", "--dataset", "imdb", "--split", "unsup",
+                                      "--data-dir", "{data}", "--max-length", "256", "--epochs", "3",
+                                      "--out", "{runs}/pretrain-imdb-e3"])
 ROWS = {
     "sst2-minilm": ("sst2", "minilm", SST2_TEACHER, CLASSES),
     "mrpc-minilm": ("mrpc", "minilm", [
@@ -114,8 +115,8 @@ ROWS = {
     "imdb-transformer": ("imdb", "transformer", [IMDB_TEACHER], CLASSES),
     "imdb-transformer-mlm": ("imdb", "transformer-mlm", [
         PRETRAIN_IMDB,
-        ("imdb-transformer-mlm", ["train", "--init", "{runs}/pretrain-imdb", *IMDB, "--learning-rate", "5e-4",
-                                  "--out", "{runs}/imdb-transformer-mlm"]),
+        ("imdb-transformer-mlm-e3", ["train", "--init", "{runs}/pretrain-imdb-e3", *IMDB, "--learning-rate", "5e-4",
+                                     "--out", "{runs}/imdb-transformer-mlm-e3"]),
     ], CLASSES),
     # The articles' path: pretrained on IMDB's reviews, fine-tuned on SST-2; beside the same from scratch.
     "sst2-transformer": ("sst2", "transformer", [
@@ -124,8 +125,8 @@ ROWS = {
     ], CLASSES),
     "sst2-transformer-mlm": ("sst2", "transformer-mlm", [
         PRETRAIN_IMDB,
-        ("sst2-transformer-mlm", ["train", "--init", "{runs}/pretrain-imdb", *SST2, "--learning-rate", "5e-4",
-                                  "--group-by-length", "--out", "{runs}/sst2-transformer-mlm"]),
+        ("sst2-transformer-mlm-e3", ["train", "--init", "{runs}/pretrain-imdb-e3", *SST2, "--learning-rate", "5e-4",
+                                     "--group-by-length", "--out", "{runs}/sst2-transformer-mlm-e3"]),
     ], CLASSES),
 }
 
