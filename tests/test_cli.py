@@ -103,3 +103,29 @@ def test_pooling_flag_sets_the_new_encoders_pooling(tmp_path, capsys):
 
     model, _ = load_run(run_dir)
     assert model.encoder.pooler.mode == "max"
+
+
+def test_pooling_flag_pools_an_init_runs_encoder_anew_with_its_weights(tmp_path, capsys):
+    import numpy as np
+
+    import encoders_tf
+    from encoders_tf.checkpoints.converted import save_converted
+    from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+    from encoders_tf.training.driver import RunOptions, tokenizer_and_encoder
+    from encoders_tf.training.runs import load_run
+
+    vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    config = encoders_tf.EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    save_converted(WordPieceTokenizer(vocabulary, max_length=16), encoders_tf.build_encoder(config), config,
+                   tmp_path / "pretrained")
+    pretrained, _ = load_run(tmp_path / "pretrained")
+    _, encoder, repooled = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained"), pooling="mean"), None)
+    assert repooled.pooling == "mean" and encoder.pooler.mode == "mean"
+    assert [weight.path for weight in encoder.weights] == [weight.path for weight in pretrained.encoder.weights]
+    for ours, theirs in zip(encoder.weights, pretrained.encoder.weights):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=32)
+    assert main(["train", "--init", str(tmp_path / "pretrained"), "--pooling", "mean", "--dataset", str(data),
+                 "--epochs", "1", "--batch-size", "16", "--out", str(tmp_path / "run")]) == 0
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["encoder_config"]["pooling"] == "mean"

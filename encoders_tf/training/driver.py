@@ -80,13 +80,13 @@ def start(options, verbose):
 def _check_pooling(options):
     if getattr(options, "pooling", None) is None:  # pretrain has no --pooling
         return
-    if getattr(options, "init", None):
-        raise InputError(f"--pooling {options.pooling} applies to a new encoder; with --init the run's encoder keeps "
-                         f"its pooling (give --pooling to convert for a converted checkpoint)")
+    model, flag = options.model, "--model"
+    if getattr(options, "init", None):  # the run's encoder, pooled anew (a pretrained one has no pooled head yet)
+        model, flag = read_run_info(options.init)["encoder_config"]["architecture"], "the --init run's encoder"
     try:
-        EncoderConfig.preset(options.model, pooling=options.pooling)
+        EncoderConfig.preset(model, pooling=options.pooling)
     except ValueError as error:
-        raise InputError(f"--pooling for --model {options.model}: {error}") from None
+        raise InputError(f"--pooling for {flag} {model}: {error}") from None
 
 
 @contextlib.contextmanager
@@ -106,7 +106,11 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
     preset `options.model` with the config `overrides`. Call under the strategy's scope."""
     if getattr(options, "init", None):
         model, run = load_run(options.init)
-        return model.tokenizer, model.encoder, EncoderConfig.from_dict(run["encoder_config"])
+        config = EncoderConfig.from_dict(run["encoder_config"])
+        if getattr(options, "pooling", None) in (None, config.pooling):
+            return model.tokenizer, model.encoder, config
+        config = config.replace(pooling=options.pooling)
+        return model.tokenizer, _repooled(model.encoder, config), config
     if tokenizer is None:
         tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
     config = EncoderConfig.preset(options.model, max_length=options.max_length,
@@ -115,6 +119,18 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
         config = config.replace(pooling=options.pooling)
     config = config.replace(**{key: value for key, value in overrides.items() if key in _applicable(config)})
     return tokenizer, build_encoder(config, name="encoder"), config
+
+
+def _repooled(encoder, config):
+    """A copy of `encoder` pooled as `config` says: the same weights, a pooling layer of its own (new weights
+    only for "weighted")."""
+    repooled = build_encoder(config, name=encoder.name)
+    repooled.build({"token_ids": (None, None), "padding_mask": (None, None)})
+    weights = {weight.path: weight for weight in encoder.weights}
+    for weight in repooled.weights:
+        if weight.path in weights:
+            weight.assign(weights[weight.path])
+    return repooled
 
 
 def _applicable(config):
