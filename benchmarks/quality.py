@@ -53,6 +53,7 @@ IMDB_DISTILL = ["--match", "mse", "--alpha", "0.5", "--augment-factor", "1", "--
 BILSTM = ["--model", "bilstm", "--pooling", "max"]
 IMDB_TEACHER = ("imdb-transformer", ["train", "--model", "transformer", *IMDB, "--warmup", "0.1",
                                      "--out", "{runs}/imdb-transformer"])
+FINE_TUNING = ["--early-stopping", "1", "--pooling", "mean"]
 # Three epochs of masked-LM (one epoch, held-out perplexity 523, made fine-tuning worse: IMDB 0.8362, SST-2 0.7959).
 PRETRAIN_IMDB = ("pretrain-imdb-e3", ["pretrain", "--model", "transformer", "--dataset", "imdb", "--split", "unsup",
                                       "--data-dir", "{data}", "--max-length", "256", "--epochs", "3",
@@ -100,7 +101,8 @@ ROWS = {
         ("imdb-lstm-max", ["train", "--model", "lstm", "--pooling", "max", *IMDB[:-2], "--epochs", "6",
                            "--early-stopping", "2", "--out", "{runs}/imdb-lstm-max"]),
     ], CLASSES),
-    # On IMDB the teacher is the Transformer below, trained from scratch; one augmented copy of each review.
+    # On IMDB the teacher is the small Transformer from scratch (IMDB_TEACHER, test 0.8521); one augmented copy of
+    # each review.
     "imdb-bilstm": ("imdb", "bilstm", [
         ("imdb-bilstm", ["train", *BILSTM, *IMDB, "--out", "{runs}/imdb-bilstm"]),
     ], CLASSES),
@@ -110,23 +112,29 @@ ROWS = {
                                    "--pooling", "max", *IMDB, *IMDB_DISTILL,
                                    "--out", "{runs}/imdb-bilstm-distilled"]),
     ], CLASSES),
-    # The same Transformer and the same fine-tuning budget and recipe (AdamW, warm-up 0.1, 5e-4), from scratch
-    # and from masked-LM pretraining on IMDB's 50,000 unlabelled reviews.
-    "imdb-transformer": ("imdb", "transformer", [IMDB_TEACHER], CLASSES),
+    # The same Transformer and the same fine-tuning budget and recipe (AdamW, warm-up 0.1, 5e-4, up to 3 epochs,
+    # the best validation epoch kept, pooled by the mean), from scratch and from masked-LM pretraining on IMDB's
+    # 50,000 unlabelled reviews. Masked-LM never trains the [CLS] vector: pooled by it, with all 3 epochs, the
+    # pretrained one reached 0.8396 against 0.8521 from scratch (the teacher above).
+    "imdb-transformer": ("imdb", "transformer", [
+        ("imdb-transformer-mean", ["train", "--model", "transformer", *IMDB, *FINE_TUNING, "--warmup", "0.1",
+                                   "--out", "{runs}/imdb-transformer-mean"]),
+    ], CLASSES),
     "imdb-transformer-mlm": ("imdb", "transformer-mlm", [
         PRETRAIN_IMDB,
-        ("imdb-transformer-mlm-e3", ["train", "--init", "{runs}/pretrain-imdb-e3", *IMDB, "--learning-rate", "5e-4",
-                                     "--out", "{runs}/imdb-transformer-mlm-e3"]),
+        ("imdb-transformer-mlm-e3-mean", ["train", "--init", "{runs}/pretrain-imdb-e3", *IMDB, *FINE_TUNING,
+                                          "--learning-rate", "5e-4", "--out", "{runs}/imdb-transformer-mlm-e3-mean"]),
     ], CLASSES),
     # The articles' path: pretrained on IMDB's reviews, fine-tuned on SST-2; beside the same from scratch.
     "sst2-transformer": ("sst2", "transformer", [
-        ("sst2-transformer", ["train", "--model", "transformer", *SST2, "--warmup", "0.1", "--group-by-length",
-                              "--out", "{runs}/sst2-transformer"]),
+        ("sst2-transformer-mean", ["train", "--model", "transformer", *SST2, *FINE_TUNING, "--warmup", "0.1",
+                                   "--group-by-length", "--out", "{runs}/sst2-transformer-mean"]),
     ], CLASSES),
     "sst2-transformer-mlm": ("sst2", "transformer-mlm", [
         PRETRAIN_IMDB,
-        ("sst2-transformer-mlm-e3", ["train", "--init", "{runs}/pretrain-imdb-e3", *SST2, "--learning-rate", "5e-4",
-                                     "--group-by-length", "--out", "{runs}/sst2-transformer-mlm-e3"]),
+        ("sst2-transformer-mlm-e3-mean", ["train", "--init", "{runs}/pretrain-imdb-e3", *SST2, *FINE_TUNING,
+                                          "--learning-rate", "5e-4", "--group-by-length",
+                                          "--out", "{runs}/sst2-transformer-mlm-e3-mean"]),
     ], CLASSES),
 }
 
