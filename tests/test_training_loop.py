@@ -176,6 +176,25 @@ def test_resume_after_a_crash_ignores_a_half_written_save(crash, step, tmp_path,
     assert not backup_dir.exists()  # deleted once training finished
 
 
+@pytest.mark.slow  # crash and resume
+def test_early_stopping_keeps_the_best_epoch_seen_before_a_crash(tmp_path):
+    def stopper():  # the loss falls, so in mode "max" the first epoch stays the best: its weights are kept
+        return keras.callbacks.EarlyStopping(monitor="loss", mode="max", patience=5, restore_best_weights=True)
+
+    uninterrupted, expected = _classifier(), stopper()
+    fit(uninterrupted, _batches(), epochs=3, verbose=0, callbacks=[expected])
+    assert expected.best_epoch == 0
+
+    backup_dir = tmp_path / "backup"
+    with pytest.raises(KeyboardInterrupt):  # in epoch 2, after the backup of its step 2
+        fit(_classifier(), _batches(), epochs=3, verbose=0, backup_dir=backup_dir, backup_every=2,
+            callbacks=[stopper(), Crash(steps=7)])
+    model, resumed = _classifier(), stopper()
+    fit(model, _batches(), epochs=3, verbose=0, backup_dir=backup_dir, backup_every=2, callbacks=[resumed])
+    assert (resumed.best_epoch, resumed.wait, resumed.best) == (0, 2, pytest.approx(expected.best, abs=1e-6))
+    assert _max_difference(model.get_weights(), uninterrupted.get_weights()) <= 1e-6
+
+
 def test_only_a_half_written_save_means_a_fresh_start(tmp_path, capsys):
     backup_dir = tmp_path / "backup"
     backup_dir.mkdir()

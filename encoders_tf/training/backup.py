@@ -94,13 +94,18 @@ class Backup:
         self.write = write
         self.identity = json.loads(json.dumps(identity or {}))  # as it reads back from the file
 
-    def save(self, epoch, step, history, seconds=0.0):
+    def save(self, epoch, step, history, seconds=0.0, state=None, state_arrays=()):
+        """Writes the variables and the position; `state` (JSON-able) and `state_arrays` are whatever else
+        the run needs back (e.g. callbacks' state), returned by `read` as position["state"] and
+        position["state_arrays"]."""
         values = [np.asarray(variable.numpy()) for variable in self.variables]  # on every worker
         if not self.write:
             return
         position = {"epoch": epoch, "step": step, "history": history, "seconds": seconds, "identity": self.identity,
+                    "state": state, "state_arrays": len(state_arrays),
                     "variables": [[v.path, list(a.shape), str(a.dtype)] for v, a in zip(self.variables, values)]}
         arrays = {str(index): value for index, value in enumerate(values)}
+        arrays.update({f"state{index}": np.asarray(value) for index, value in enumerate(state_arrays)})
         self.directory.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{BACKUP_FILE}.", suffix=".tmp")
         try:
@@ -139,6 +144,7 @@ class Backup:
                                   f"{len(self.variables)}: it was written by another model; delete "
                                   f"{self.directory} to train from the start")
             values = [arrays[str(index)] for index in range(len(saved))]
+            position["state_arrays"] = [arrays[f"state{index}"] for index in range(position.get("state_arrays", 0))]
         for variable, value, (name, _, _) in zip(self.variables, values, saved):
             if tuple(value.shape) != tuple(variable.shape) or value.dtype != np.dtype(variable.dtype):
                 raise BackupError(f"the backup {path} does not fit this model: {name} is {value.dtype} "

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from encoders_tf.training.backup import Backup, BackupError
+from encoders_tf.training.early_stopping_state import early_stopping_state, restore_early_stopping
 from encoders_tf.distribute import is_chief
 
 
@@ -26,7 +27,8 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
     batches. With `backup_dir`, the run's whole state is saved every `backup_every` steps and at every
     epoch end; a run started again with the same arguments resumes exactly where the backup was taken
     (same weights, optimizer state, dropout seeds, metrics and data order), and the backup is deleted when
-    training finishes. Callbacks' own state (e.g. EarlyStopping's patience count) starts afresh on resume.
+    training finishes. EarlyStopping callbacks continue with their state (best epoch, its weights, patience
+    count); other callbacks' own state starts afresh on resume.
 
     Args:
         model: a compiled Keras model, built under `strategy.scope()` when there is a strategy.
@@ -79,8 +81,12 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
     first_epoch, first_step = (position["epoch"], position["step"]) if position else (0, 0)
     seconds_before, started = (position.get("seconds", 0.0) if position else 0.0), time.perf_counter()
 
+    given_callbacks = list(callbacks)
+
     def save(epoch, step):
-        backup.save(epoch, step, model.history.history, seconds=seconds_before + time.perf_counter() - started)
+        state, state_arrays = early_stopping_state(given_callbacks)
+        backup.save(epoch, step, model.history.history, seconds=seconds_before + time.perf_counter() - started,
+                    state={"early_stopping": state}, state_arrays=state_arrays)
 
     if position and is_chief(strategy):
         print(f"resumed from the backup in {backup_dir}: epoch {first_epoch + 1}/{epochs}, "
@@ -93,6 +99,8 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
     if position:  # the History of the epochs finished before the preemption
         model.history.history = {name: list(values) for name, values in position["history"].items()}
         model.history.epoch = list(range(first_epoch))
+        if position.get("state") is not None:  # None in backups written before callbacks' state was kept
+            restore_early_stopping(given_callbacks, position["state"]["early_stopping"], position["state_arrays"])
     epoch_logs = None
     for epoch in range(first_epoch, epochs):
         step = first_step if epoch == first_epoch else 0
