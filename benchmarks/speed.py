@@ -20,6 +20,11 @@ each figure is the median over rounds. Measurements (`--only`, default all):
   the three compute the same function. MFU: the forward's model FLOPs, counted analytically from the shapes (the
   matmuls: 2*B*T*(4*H*H + 2*H*F) a layer, plus attention's 2*2*B*T*T*H), over its time, over the matmul rate.
 - matmul: this machine's float32 rate, a 2048x2048 by 2048x2048 tf.matmul (also measured with transformer).
+- precision: our TransformerEncoder at BERT-small shapes in float32 against the same weights under Keras'
+  mixed_bfloat16 policy (what `train --precision mixed_bfloat16` builds: bfloat16 computations, float32
+  variables), forward and training step, interleaved; bfloat16's speed-up, its largest difference from the
+  float32 output, and the bfloat16 tf.matmul rate beside float32's (CPUs with AVX512_BF16 or AMX multiply
+  bfloat16 natively).
 - lstm: our LSTMEncoder presets `lstm` and `bilstm` against a plain Keras Embedding(mask_zero) -> LSTM(128) (and
   Bidirectional(LSTM(128))), B=64, T=64, the same weights, last states checked to agree within 1e-4; forward and a
   training step (loss on the last state, which is what the plain model gives).
@@ -95,7 +100,8 @@ from encoders_tf.compare.comparison import machine  # noqa: E402
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 
-MEASUREMENTS = ("transformer", "profile", "lstm", "matmul", "tokenizer", "pipeline", "grouping", "serving")
+MEASUREMENTS = ("transformer", "profile", "precision", "lstm", "matmul", "tokenizer", "pipeline", "grouping",
+                "serving")
 AGREEMENT = 1e-4  # largest difference allowed between implementations' outputs before timing
 TINY_BERT = dict(vocabulary_size=1000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
 # name -> (EncoderConfig preset, overrides, batch, length)
@@ -410,18 +416,64 @@ def measure_profile(shape_name, shape, rounds, min_seconds):
     return records
 
 
+# float32 against mixed_bfloat16
+
+
+def measure_precision(shape_name, shape, rounds, min_seconds):
+    """Records of our encoder under float32 and under mixed_bfloat16 (the same weights): forward and training
+    step times, bfloat16's speed-up and largest output difference."""
+    preset, overrides, batch, length = shape
+    config = EncoderConfig.preset(preset, dropout=0.0, attention_dropout=0.0, **overrides)
+    token_ids, padding_mask = padded_batch(batch, length, config.vocabulary_size, seed=0)
+    inputs = {"token_ids": tf.constant(token_ids), "padding_mask": tf.constant(padding_mask),
+              "segment_ids": tf.zeros_like(token_ids)}
+    from encoders_tf.training.driver import dtype_policy
+
+    encoders = {"float32": our_bert(config, inputs, seed=1)}
+    with dtype_policy("mixed_bfloat16"):  # as `train --precision mixed_bfloat16` builds it
+        encoders["mixed_bfloat16"] = build_encoder(config)
+        encoders["mixed_bfloat16"](inputs)
+    encoders["mixed_bfloat16"].set_weights(encoders["float32"].get_weights())  # float32 variables in both
+
+    def forward_of(encoder):
+        return lambda inputs, training=False: tf.cast(encoder(inputs, training=training)["sequence_output"],
+                                                      "float32")
+
+    groups = {"forward": {}, "train": {}}
+    outputs = {}
+    for precision, encoder in encoders.items():
+        forward = forward_of(encoder)
+        groups["forward"][precision] = tf.function(forward)
+        outputs[precision] = on_host(groups["forward"][precision](inputs))  # traces
+        groups["train"][precision] = train_step(forward, encoder.trainable_variables, keras.optimizers.Adam(1e-4),
+                                                jit_compile=False)
+        on_host(groups["train"][precision](inputs))  # traces
+    medians = interleaved_medians(groups, inputs, rounds, min_seconds)
+    records = [(shape_name, "transformer-forward-mixed_bfloat16", "max_abs_diff_vs_float32",
+                unpadded_max_difference(outputs["float32"], outputs["mixed_bfloat16"], padding_mask), "abs")]
+    for phase, seconds in medians.items():
+        for precision, value in seconds.items():
+            records.append((shape_name, f"transformer-{phase}-{precision}", "ms_per_step", 1000 * value, "ms"))
+        records.append((shape_name, f"transformer-{phase}-mixed_bfloat16", "speedup_vs_float32",
+                        seconds["float32"] / seconds["mixed_bfloat16"], "ratio"))
+    return records
+
+
 # The machine's matmul rate
 
 
-def measure_matmul(size, rounds, min_seconds):
-    """(records, float32 FLOP/s) of a size x size by size x size tf.matmul."""
+def measure_matmul(size, rounds, min_seconds, dtypes=("float32",)):
+    """(records, float32 FLOP/s) of a size x size by size x size tf.matmul, in each of `dtypes`."""
     rng = np.random.default_rng(0)
-    a, b = (tf.constant(rng.normal(size=(size, size)).astype("float32")) for _ in range(2))
     matmul = tf.function(lambda pair: tf.matmul(*pair))
-    on_host(matmul((a, b)))  # traces
-    seconds = interleaved_medians({"matmul": {"matmul": matmul}}, (a, b), rounds, min_seconds)["matmul"]["matmul"]
-    flops_per_s = 2 * size ** 3 / seconds
-    return [(f"matmul-{size}", "tf.matmul-float32", "gflops", flops_per_s / 1e9, "GFLOP/s")], flops_per_s
+    records, rates = [], {}
+    for dtype in dtypes:
+        a, b = (tf.constant(rng.normal(size=(size, size)), dtype=dtype) for _ in range(2))
+        on_host(matmul((a, b)))  # traces
+        seconds = interleaved_medians({"matmul": {dtype: matmul}}, (a, b), rounds, min_seconds)["matmul"][dtype]
+        rates[dtype] = 2 * size ** 3 / seconds
+        records.append((f"matmul-{size}", f"tf.matmul-{dtype}", "gflops", rates[dtype] / 1e9, "GFLOP/s"))
+    return records, rates["float32"]
 
 
 # LSTMs: ours and plain Keras
@@ -864,8 +916,9 @@ def main():
         measured.extend(records)
         print(f"[{time.perf_counter() - started:.0f} s] {len(records)} records -> {path}", flush=True)
 
-    if "matmul" in only or "transformer" in only:
-        rows, matmul_flops_per_s = measure_matmul(sizes["matmul"], rounds, sizes["min_seconds"])
+    if "matmul" in only or "transformer" in only or "precision" in only:
+        dtypes = ("float32", "bfloat16") if "precision" in only else ("float32",)
+        rows, matmul_flops_per_s = measure_matmul(sizes["matmul"], rounds, sizes["min_seconds"], dtypes)
         keep(rows)
     # The pipeline first: measured after the three BERT implementations (their models, functions and XLA programs
     # kept alive in this process), the loop's epochs ran at half the bare steps' rate, the bare steps unchanged.
@@ -881,6 +934,9 @@ def main():
     if "profile" in only:
         shape_name, shape = next(iter(sizes["bert"].items()))  # BERT-small (its tiny form with --quick)
         keep(measure_profile(shape_name, shape, rounds, sizes["min_seconds"]))
+    if "precision" in only:
+        shape_name, shape = next(iter(sizes["bert"].items()))  # BERT-small (its tiny form with --quick)
+        keep(measure_precision(shape_name, shape, rounds, sizes["min_seconds"]))
     if "lstm" in only:
         keep(measure_lstms(*sizes["lstm"], rounds, sizes["min_seconds"]))
     if "tokenizer" in only:

@@ -129,3 +129,30 @@ def test_pooling_flag_pools_an_init_runs_encoder_anew_with_its_weights(tmp_path,
     assert main(["train", "--init", str(tmp_path / "pretrained"), "--pooling", "mean", "--dataset", str(data),
                  "--epochs", "1", "--batch-size", "16", "--out", str(tmp_path / "run")]) == 0
     assert json.loads((tmp_path / "run" / "run.json").read_text())["encoder_config"]["pooling"] == "mean"
+
+
+def test_an_init_run_fine_tunes_in_mixed_bfloat16_with_its_weights(tmp_path, capsys):
+    import numpy as np
+
+    import encoders_tf
+    from encoders_tf.checkpoints.converted import save_converted
+    from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
+    from encoders_tf.training.driver import RunOptions, dtype_policy, tokenizer_and_encoder
+    from encoders_tf.training.runs import load_run
+
+    vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
+    config = encoders_tf.EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    save_converted(WordPieceTokenizer(vocabulary, max_length=16), encoders_tf.build_encoder(config), config,
+                   tmp_path / "pretrained")
+    pretrained, _ = load_run(tmp_path / "pretrained")
+    with dtype_policy("mixed_bfloat16"):  # a saved float32 encoder, loaded as it was, mixed float32 and bfloat16
+        _, encoder, _ = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained")), None)
+    assert {layer.dtype_policy.name for layer in encoder._flatten_layers()} == {"mixed_bfloat16"}
+    for ours, theirs in zip(encoder.weights, pretrained.encoder.weights, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=32)
+    assert main(["train", "--init", str(tmp_path / "pretrained"), "--precision", "mixed_bfloat16", "--dataset",
+                 str(data), "--epochs", "1", "--batch-size", "16", "--out", str(tmp_path / "run")]) == 0
+    model, _ = load_run(tmp_path / "run")  # saved with float32 weights: it loads and serves in float32
+    assert model.probabilities(["a lovely film"]).dtype == "float32"

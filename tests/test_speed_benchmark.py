@@ -13,13 +13,14 @@ REQUIRED = {"benchmark", "dataset", "split", "model", "metric", "value", "unit",
 
 @pytest.mark.slow  # builds and times models in a process of its own
 def test_quick_speed_benchmark_writes_well_formed_records(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--only", "lstm,matmul",
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--only", "lstm,matmul,precision",
                     "--results-dir", str(tmp_path)], check=True, cwd=ROOT, capture_output=True, timeout=600)
     [path] = tmp_path.glob("speed-quick-*.json")
     records = json.loads(path.read_text())
     assert {(r["model"], r["metric"]) for r in records} >= {
         ("tf.matmul-float32", "gflops"), ("lstm-forward", "ratio_vs_keras_lstm"),
-        ("bilstm-train", "ratio_vs_keras_lstm"), ("keras-bilstm-train", "ms_per_step")}
+        ("bilstm-train", "ratio_vs_keras_lstm"), ("keras-bilstm-train", "ms_per_step"),
+        ("tf.matmul-bfloat16", "gflops"), ("transformer-train-mixed_bfloat16", "speedup_vs_float32")}
     for record in records:
         assert REQUIRED <= set(record), record
         assert record["benchmark"] == "speed" and record["machine"] and "--quick" in record["command"]
@@ -27,6 +28,9 @@ def test_quick_speed_benchmark_writes_well_formed_records(tmp_path):
             assert record["value"] > 0, record
     differences = [r["value"] for r in records if r["metric"] == "max_abs_diff_vs_keras_lstm"]
     assert len(differences) == 2 and max(differences) <= 1e-4
+    # bfloat16 keeps 8 bits of mantissa: outputs of LayerNorm scale (about 1) differ by hundredths, not units
+    [bfloat16] = [r["value"] for r in records if r["metric"] == "max_abs_diff_vs_float32"]
+    assert 0 < bfloat16 < 0.25
 
 
 @pytest.mark.slow  # trains a small run, exports it twice and serves it, in processes of their own

@@ -55,7 +55,7 @@ class LSTMEncoder(keras.layers.Layer):
         self.pooler = None
         if pooling != "last":
             self.pooler = SequencePooling(pooling, name="pooling", dtype=policy)
-        self._dropout = keras.layers.Dropout(dropout)
+        self._dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     @property
     def output_size(self):

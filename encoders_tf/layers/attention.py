@@ -41,7 +41,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.use_bias = use_bias
         self.scale_scores = scale_scores
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self._dropout = keras.layers.Dropout(dropout)
+        self._dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
         hidden_size = input_shape[-1]

@@ -66,7 +66,7 @@ class TextEmbedding(keras.layers.Layer):
         self.norm = None
         if layer_norm_epsilon is not None:
             self.norm = make_normalization(normalization, layer_norm_epsilon, name="norm", dtype=policy)
-        self._dropout = keras.layers.Dropout(dropout)
+        self._dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, token_ids_shape):
         self.token.build(token_ids_shape)

@@ -34,7 +34,7 @@ class FeedForward(keras.layers.Layer):
         self.gated = gated
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self._activation = get_activation(activation)
-        self._dropout = keras.layers.Dropout(dropout)
+        self._dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
         hidden_size = input_shape[-1]

@@ -66,7 +66,7 @@ class TransformerBlock(keras.layers.Layer):
             dtype=policy)
         self.feed_forward_norm = make_normalization(normalization, layer_norm_epsilon, name="feed_forward_norm",
                                                     dtype=policy)
-        self._dropout = keras.layers.Dropout(dropout)
+        self._dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
         for layer in (self.attention, self.attention_norm, self.feed_forward, self.feed_forward_norm):

@@ -107,10 +107,13 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
     if getattr(options, "init", None):
         model, run = load_run(options.init)
         config = EncoderConfig.from_dict(run["encoder_config"])
-        if getattr(options, "pooling", None) in (None, config.pooling):
+        if getattr(options, "pooling", None) not in (None, config.pooling):
+            config = config.replace(pooling=options.pooling)
+        elif keras.config.dtype_policy().name == model.encoder.dtype_policy.name:
             return model.tokenizer, model.encoder, config
-        config = config.replace(pooling=options.pooling)
-        return model.tokenizer, _repooled(model.encoder, config), config
+        # Another pooling, or another precision (`--precision`, set around this call: the loaded encoder keeps
+        # the policy it was saved with, its sublayers would take the new one): built anew, the same weights.
+        return model.tokenizer, _rebuilt(model.encoder, config), config
     if tokenizer is None:
         tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
     config = EncoderConfig.preset(options.model, max_length=options.max_length,
@@ -121,16 +124,16 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
     return tokenizer, build_encoder(config, name="encoder"), config
 
 
-def _repooled(encoder, config):
-    """A copy of `encoder` pooled as `config` says: the same weights, a pooling layer of its own (new weights
-    only for "weighted")."""
-    repooled = build_encoder(config, name=encoder.name)
-    repooled.build({"token_ids": (None, None), "padding_mask": (None, None)})
+def _rebuilt(encoder, config):
+    """A copy of `encoder` built as `config` says under the current dtype policy: the same weights (a new
+    pooling layer's own, "weighted", start new)."""
+    rebuilt = build_encoder(config, name=encoder.name)
+    rebuilt.build({"token_ids": (None, None), "padding_mask": (None, None)})
     weights = {weight.path: weight for weight in encoder.weights}
-    for weight in repooled.weights:
+    for weight in rebuilt.weights:
         if weight.path in weights:
             weight.assign(weights[weight.path])
-    return repooled
+    return rebuilt
 
 
 def _applicable(config):
