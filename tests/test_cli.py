@@ -154,5 +154,6 @@ def test_an_init_run_fine_tunes_in_mixed_bfloat16_with_its_weights(tmp_path, cap
     data = write_sentiment_csv(tmp_path / "reviews.csv", rows=32)
     assert main(["train", "--init", str(tmp_path / "pretrained"), "--precision", "mixed_bfloat16", "--dataset",
                  str(data), "--epochs", "1", "--batch-size", "16", "--out", str(tmp_path / "run")]) == 0
-    model, _ = load_run(tmp_path / "run")  # saved with float32 weights: it loads and serves in float32
+    model, _ = load_run(tmp_path / "run")  # loads whole in bfloat16 (its Dropouts too), the head in float32
+    assert {layer.dtype_policy.name for layer in model.encoder._flatten_layers()} == {"mixed_bfloat16"}
     assert model.probabilities(["a lovely film"]).dtype == "float32"
