@@ -195,6 +195,32 @@ def test_early_stopping_keeps_the_best_epoch_seen_before_a_crash(tmp_path):
     assert _max_difference(model.get_weights(), uninterrupted.get_weights()) <= 1e-6
 
 
+class CrashAtTheEnd(keras.callbacks.Callback):
+    """Raises as training ends: a run killed after its last backup, before it ended."""
+
+    def on_train_end(self, logs=None):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.slow  # crash and resume
+def test_a_run_that_early_stopping_ended_trains_no_more_on_resume(tmp_path):
+    def stopper():  # never improves enough: stops after epoch 2 of 5, keeping epoch 1's weights
+        return keras.callbacks.EarlyStopping(monitor="loss", min_delta=100.0, patience=1, restore_best_weights=True)
+
+    uninterrupted = _classifier()
+    fit(uninterrupted, _batches(), epochs=5, verbose=0, callbacks=[stopper()])
+
+    backup_dir = tmp_path / "backup"
+    with pytest.raises(KeyboardInterrupt):  # killed after the last epoch's backup, before training ended
+        fit(_classifier(), _batches(), epochs=5, verbose=0, backup_dir=backup_dir, callbacks=[CrashAtTheEnd(),
+                                                                                                stopper()])
+    assert read_position(backup_dir)["epoch"] == 2
+    model = _classifier()
+    history = fit(model, _batches(), epochs=5, verbose=0, backup_dir=backup_dir, callbacks=[stopper()])
+    assert len(history.history["loss"]) == 2 and not backup_dir.exists()
+    assert _max_difference(model.get_weights(), uninterrupted.get_weights()) <= 1e-6
+
+
 def test_only_a_half_written_save_means_a_fresh_start(tmp_path, capsys):
     backup_dir = tmp_path / "backup"
     backup_dir.mkdir()

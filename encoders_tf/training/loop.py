@@ -28,7 +28,7 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
     epoch end; a run started again with the same arguments resumes exactly where the backup was taken
     (same weights, optimizer state, dropout seeds, metrics and data order), and the backup is deleted when
     training finishes. EarlyStopping callbacks continue with their state (best epoch, its weights, patience
-    count); other callbacks' own state starts afresh on resume.
+    count), and a run a callback had stopped trains no more; other callbacks' own state starts afresh.
 
     Args:
         model: a compiled Keras model, built under `strategy.scope()` when there is a strategy.
@@ -86,7 +86,8 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
     def save(epoch, step):
         state, state_arrays = early_stopping_state(given_callbacks)
         backup.save(epoch, step, model.history.history, seconds=seconds_before + time.perf_counter() - started,
-                    state={"early_stopping": state}, state_arrays=state_arrays)
+                    state={"early_stopping": state, "stop_training": bool(model.stop_training)},
+                    state_arrays=state_arrays)
 
     if position and is_chief(strategy):
         print(f"resumed from the backup in {backup_dir}: epoch {first_epoch + 1}/{epochs}, "
@@ -101,8 +102,10 @@ def fit(model, train, *, epochs, validation_data=None, callbacks=(), verbose="au
         model.history.epoch = list(range(first_epoch))
         if position.get("state") is not None:  # None in backups written before callbacks' state was kept
             restore_early_stopping(given_callbacks, position["state"]["early_stopping"], position["state_arrays"])
+    # A run killed after a callback stopped it (its epoch's backup written, training not yet ended) trains no more.
+    stopped = bool(position and first_step == 0 and (position.get("state") or {}).get("stop_training"))
     epoch_logs = None
-    for epoch in range(first_epoch, epochs):
+    for epoch in range(epochs if stopped else first_epoch, epochs):
         step = first_step if epoch == first_epoch else 0
         if step == 0:  # else the metrics continue from the backup
             model.reset_metrics()
