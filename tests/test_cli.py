@@ -105,20 +105,25 @@ def test_pooling_flag_sets_the_new_encoders_pooling(tmp_path, capsys):
     assert model.encoder.pooler.mode == "max"
 
 
-def test_pooling_flag_pools_an_init_runs_encoder_anew_with_its_weights(tmp_path, capsys):
-    import numpy as np
-
+def _converted_tiny_run(run_dir):
+    """A converted-checkpoint run directory of a transformer-tiny encoder; returns its loaded model."""
     import encoders_tf
     from encoders_tf.checkpoints.converted import save_converted
     from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
-    from encoders_tf.training.driver import RunOptions, tokenizer_and_encoder
     from encoders_tf.training.runs import load_run
 
     vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
     config = encoders_tf.EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
-    save_converted(WordPieceTokenizer(vocabulary, max_length=16), encoders_tf.build_encoder(config), config,
-                   tmp_path / "pretrained")
-    pretrained, _ = load_run(tmp_path / "pretrained")
+    save_converted(WordPieceTokenizer(vocabulary, max_length=16), encoders_tf.build_encoder(config), config, run_dir)
+    return load_run(run_dir)[0]
+
+
+def test_pooling_flag_pools_an_init_runs_encoder_anew_with_its_weights(tmp_path, capsys):
+    import numpy as np
+
+    from encoders_tf.training.driver import RunOptions, tokenizer_and_encoder
+
+    pretrained = _converted_tiny_run(tmp_path / "pretrained")
     _, encoder, repooled = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained"), pooling="mean"), None)
     assert repooled.pooling == "mean" and encoder.pooler.mode == "mean"
     assert [weight.path for weight in encoder.weights] == [weight.path for weight in pretrained.encoder.weights]
@@ -134,17 +139,10 @@ def test_pooling_flag_pools_an_init_runs_encoder_anew_with_its_weights(tmp_path,
 def test_an_init_run_fine_tunes_in_mixed_bfloat16_with_its_weights(tmp_path, capsys):
     import numpy as np
 
-    import encoders_tf
-    from encoders_tf.checkpoints.converted import save_converted
-    from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
     from encoders_tf.training.driver import RunOptions, dtype_policy, tokenizer_and_encoder
     from encoders_tf.training.runs import load_run
 
-    vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
-    config = encoders_tf.EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
-    save_converted(WordPieceTokenizer(vocabulary, max_length=16), encoders_tf.build_encoder(config), config,
-                   tmp_path / "pretrained")
-    pretrained, _ = load_run(tmp_path / "pretrained")
+    pretrained = _converted_tiny_run(tmp_path / "pretrained")
     with dtype_policy("mixed_bfloat16"):  # a saved float32 encoder, loaded as it was, mixed float32 and bfloat16
         _, encoder, _ = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained")), None)
     assert {layer.dtype_policy.name for layer in encoder._flatten_layers()} == {"mixed_bfloat16"}
