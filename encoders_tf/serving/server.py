@@ -136,8 +136,8 @@ def serve(base="saved_models", host="127.0.0.1", port=8501, poll_seconds=2.0, ma
     with ModelServer(base, host, port, poll_seconds, max_body_bytes) as server:
         count = len(server.models())
         _listen_for_ctrl_c()  # before the line that says it serves: a Ctrl-C sent on reading it must count
-        print(f"serving {count} model{'' if count == 1 else 's'} from {base} on {server.url}", flush=True)
-        try:
+        try:  # the print too: a Ctrl-C sent on reading the line can arrive before print returns
+            print(f"serving {count} model{'' if count == 1 else 's'} from {base} on {server.url}", flush=True)
             while True:  # short sleeps: a Ctrl-C that another thread caught is acted on within half a second
                 time.sleep(0.5)
         except KeyboardInterrupt:
