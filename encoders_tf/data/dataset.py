@@ -22,6 +22,9 @@ class Split:
         texts: the texts (stored as a tuple of str); the first text of each pair.
         labels: their class ids (stored as int64 [N]).
         pairs: None, or the second text of each pair (stored as a tuple of str, aligned with `texts`).
+        groups: None, or a key per example (stored as int64 [N]): when a validation or test split is carved
+            out (`splits.carve`), examples with the same key stay together, beyond those sharing a text; e.g.
+            SST-2's phrases, grouped by the sentence they were cut from.
 
     Example:
     >>> split = Split(["a fine film", "dull"], [1, 0])
@@ -34,6 +37,7 @@ class Split:
     texts: tuple
     labels: np.ndarray
     pairs: tuple | None = None
+    groups: np.ndarray | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "texts", tuple(self.texts))
@@ -46,6 +50,11 @@ class Split:
             if len(self.pairs) != len(self.texts):
                 raise DataError(f"a split of pairs needs one second text per text; got {len(self.texts)} texts "
                                 f"and {len(self.pairs)} second texts")
+        if self.groups is not None:
+            object.__setattr__(self, "groups", np.asarray(self.groups, dtype=np.int64).reshape(-1))
+            if len(self.groups) != len(self.texts):
+                raise DataError(f"a split with groups needs one group per text; got {len(self.texts)} texts and "
+                                f"{len(self.groups)} groups")
 
     @property
     def has_pairs(self) -> bool:
@@ -59,10 +68,11 @@ class Split:
         return f"{type(self).__name__}({len(self)} examples)"
 
     def take(self, indices) -> Split:
-        """The examples at `indices`, in that order (pairs stay with their texts)."""
+        """The examples at `indices`, in that order (pairs and groups stay with their texts)."""
         indices = np.asarray(indices, dtype=np.int64)
         pairs = None if self.pairs is None else tuple(self.pairs[i] for i in indices)
-        return Split(tuple(self.texts[i] for i in indices), self.labels[indices], pairs)
+        groups = None if self.groups is None else self.groups[indices]
+        return Split(tuple(self.texts[i] for i in indices), self.labels[indices], pairs, groups)
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)

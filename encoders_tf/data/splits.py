@@ -12,9 +12,10 @@ def carve(pool: Split, fractions: dict, seed: int) -> list:
     """Splits `pool` at random into the rest and one part per fraction, each in a random order.
 
     Rows with the same text go to the same part, so no text is in two parts; for pairs, rows sharing either
-    text (a sentence may be the first text of one pair and the second of another) go to the same part. Each
-    part gets round(fraction * groups) groups of rows (the rows of one text, or of linked pairs), at least one;
-    the rest keeps at least one.
+    text (a sentence may be the first text of one pair and the second of another) go to the same part, and so
+    do rows with the same `pool.groups` key (e.g. SST-2's phrases of one sentence). Each part gets
+    round(fraction * groups) groups of rows (the rows of one text, or of linked rows), at least one; the rest
+    keeps at least one.
 
     Args:
         pool: the examples to split.
@@ -41,7 +42,8 @@ def carve(pool: Split, fractions: dict, seed: int) -> list:
     groups = int(group_of_row.max()) + 1 if len(pool) else 0
     counts = [max(1, round(groups * fraction)) for fraction in fractions.values()]
     if sum(counts) >= groups:
-        what = "groups of pairs that share no text" if pool.has_pairs else "unique texts"
+        what = ("groups of pairs that share no text" if pool.has_pairs else
+                "groups of texts" if pool.groups is not None else "unique texts")
         raise DataError(f"cannot carve {', '.join(f'{name} ({count})' for name, count in zip(fractions, counts))} "
                         f"out of {groups} {what} and keep some for training; accepted: more data or "
                         f"smaller fractions")
@@ -58,20 +60,24 @@ def carve(pool: Split, fractions: dict, seed: int) -> list:
 
 
 def _groups(pool: Split) -> np.ndarray:
-    """A group id per row, numbered in order of first appearance: rows sharing a text share a group."""
-    if not pool.has_pairs:
+    """A group id per row, numbered in order of first appearance: rows sharing a text (either text of a pair)
+    or a `pool.groups` key share a group."""
+    if not pool.has_pairs and pool.groups is None:
         ids = {}
         return np.array([ids.setdefault(text, len(ids)) for text in pool.texts], dtype=np.int64)
-    parent = {}  # union-find over texts: a pair joins its two texts
+    parent = {}  # union-find over texts (str) and group keys (int): a row joins its texts and its key
 
-    def root(text):
-        while parent.setdefault(text, text) != text:
-            parent[text] = parent[parent[text]]
-            text = parent[text]
-        return text
+    def root(node):
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
 
-    for text, pair in zip(pool.texts, pool.pairs):
-        parent[root(pair)] = root(text)
+    for row, text in enumerate(pool.texts):
+        if pool.has_pairs:
+            parent[root(pool.pairs[row])] = root(text)
+        if pool.groups is not None:
+            parent[root(int(pool.groups[row]))] = root(text)
     ids = {}
     return np.array([ids.setdefault(root(text), len(ids)) for text in pool.texts], dtype=np.int64)
 

@@ -66,6 +66,10 @@ class TaggedSplit:
         return False
 
     @property
+    def groups(self):  # read by `splits.carve`: sentences are grouped by their text alone
+        return None
+
+    @property
     def word_count(self) -> int:
         return int(sum(len(sentence) for sentence in self.words))
 
