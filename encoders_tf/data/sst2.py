@@ -64,13 +64,14 @@ def sentence_groups(phrases):
     normal = [" ".join(phrase.split()) for phrase in phrases]
     pool = set(normal)
     group, sentences = {}, 0
-    for sentence in sorted(sorted(pool), key=lambda text: -text.count(" ")):
+    for sentence in sorted(sorted(pool), key=lambda text: -text.count(" ")):  # longest first, ties in text order
         if sentence in group:
             continue
-        words, new, sentences = sentence.split(" "), sentences, sentences + 1
+        words = sentence.split(" ")
         for start in range(len(words)):
             for end in range(start + 1, len(words) + 1):
                 span = " ".join(words[start:end])
                 if span in pool:
-                    group.setdefault(span, new)
+                    group.setdefault(span, sentences)
+        sentences += 1
     return np.array([group[text] for text in normal], dtype=np.int64)
