@@ -82,6 +82,9 @@ def _add_training_arguments(parser, max_length_help, out_help):
     parser.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="WordPiece vocabulary size")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
+    parser.add_argument("--validation-fraction", type=_fraction, default=0.1,
+                        help="share of the training split's texts held out as validation (default: 0.1); 0 trains "
+                             "on the whole training split, for the final fit of a recipe chosen on validation")
     parser.add_argument("--group-by-length", action="store_true",
                         help="batch texts of similar length together (sorted within groups of 50 shuffled "
                              "batches), so batches pad less: on SST-2, training is twice as fast")
@@ -286,7 +289,8 @@ def _common_options(args):
     """RunOptions' values from `_add_training_arguments`' flags."""
     return dict(
         data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        vocabulary_size=args.vocabulary_size, seed=args.seed, max_examples=args.max_examples, out=args.out,
+        vocabulary_size=args.vocabulary_size, seed=args.seed, max_examples=args.max_examples,
+        validation_fraction=args.validation_fraction, out=args.out,
         group_by_length=args.group_by_length, pooling=args.pooling, warmup=args.warmup, weight_decay=args.weight_decay,
         clip_norm=args.clip_norm, strategy=args.strategy,
         devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
@@ -398,6 +402,16 @@ def _convert(args):
                       "encoder_config": config.to_dict()}, indent=2))
 
 
+def _validation_fraction(options, split):
+    """The run's validation fraction (its test split, where carved, depends on it), refused when the run had
+    no validation split and `split` asks for it."""
+    fraction = options.get("validation_fraction", 0.1)
+    if split == "validation" and not fraction:
+        raise UsageError("this run was trained with --validation-fraction 0: it has no validation split; "
+                         "accepted: --split train or test")
+    return fraction
+
+
 def _evaluate(args):
     from encoders_tf.tasks import TextClassifier, TokenClassifier
     from encoders_tf.training.runs import load_run, read_run_info
@@ -409,7 +423,8 @@ def _evaluate(args):
         model, run = load_run(args.model, TokenClassifier)
         options = run["options"]
         dataset = args.dataset or options["dataset"]
-        data = load_tagged_dataset(dataset, data_dir=args.data_dir or options["data_dir"], seed=options["seed"])
+        data = load_tagged_dataset(dataset, data_dir=args.data_dir or options["data_dir"], seed=options["seed"],
+                                   validation_fraction=_validation_fraction(options, args.split))
         if list(data.tag_names) != list(model.tag_names):
             raise UsageError(f"{dataset} has the tags {list(data.tag_names)}, the model {args.model} knows "
                              f"{list(model.tag_names)}")
@@ -426,6 +441,7 @@ def _evaluate(args):
     pair_column = args.text_pair_column or (None if args.dataset else options.get("text_pair_column"))
     if dataset in DATASETS:
         data = load_dataset(dataset, data_dir=args.data_dir or options["data_dir"], seed=options["seed"],
+                            validation_fraction=_validation_fraction(options, args.split),
                             skip_bad_rows=args.skip_bad_rows)
         split, split_name = data.split(args.split), args.split
     else:

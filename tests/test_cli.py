@@ -92,6 +92,32 @@ def test_train_evaluate_export_on_a_small_file(tmp_path, capsys):
     assert exported["max_abs_difference_vs_keras"] <= 1e-5
 
 
+@pytest.mark.slow  # trains, evaluates
+def test_validation_fraction_zero_trains_on_the_whole_training_split(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    argv = ["train", "--model", "lstm", "--dataset", "tweets", "--max-examples", "300", "--epochs", "1",
+            "--batch-size", "32", "--max-length", "16", "--vocabulary-size", "200", "--out", str(run_dir)]
+    assert main([*argv, "--validation-fraction", "0"]) == 0
+    capsys.readouterr()
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["options"]["validation_fraction"] == 0 and run["split_sizes"]["validation"] == 0
+    history = json.loads((run_dir / "history.json").read_text())
+    assert set(history) == {"loss", "accuracy"}  # no val_* logs: nothing was held out
+    # evaluate carves the test split as the run did: tweets' test is carved beside validation, so it differs.
+    from encoders_tf.data import load_dataset
+    from encoders_tf.training.classifier import evaluate_split
+    from encoders_tf.training.runs import load_run
+
+    test = load_dataset("tweets", validation_fraction=0).test
+    assert set(test.texts) != set(load_dataset("tweets").test.texts)
+    assert main(["evaluate", "--model", str(run_dir)]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    expected, _ = evaluate_split(load_run(run_dir)[0], test, 64)
+    assert evaluated["examples"] == len(test) and evaluated["accuracy"] == pytest.approx(expected["accuracy"])
+    assert main(["evaluate", "--model", str(run_dir), "--split", "validation"]) == 2
+    assert "no validation split" in capsys.readouterr().err
+
+
 def test_pooling_flag_sets_the_new_encoders_pooling(tmp_path, capsys):
     data = write_sentiment_csv(tmp_path / "reviews.csv", rows=64)
     run_dir = tmp_path / "run"

@@ -225,6 +225,14 @@ def test_file_splits_are_deterministic_and_sized(tmp_path):
     assert load_dataset(path, seed=8, validation_fraction=0.2, test_fraction=0.05).test.texts != first.test.texts
 
 
+def test_validation_fraction_zero_trains_on_everything_but_test(tmp_path):
+    path = _write(tmp_path / "many.csv", "text,label\n" + "".join(f"text {i},{i % 3}\n" for i in range(200)))
+    data = load_dataset(path, seed=7, validation_fraction=0, test_fraction=0.05)
+    assert [len(data.split(name)) for name in SPLIT_NAMES] == [190, 0, 10]
+    assert data.validation.labels.shape == (0,) and data.validation.texts == ()
+    assert not set(data.train.texts) & set(data.test.texts)
+
+
 def test_missing_column_names_the_file_and_the_columns_there(tmp_path):
     path = _write(tmp_path / "b.csv", "review,label\ngood,1\n")
     with pytest.raises(DataError, match=r"b\.csv: no column 'text'; the columns are review, label"):
@@ -322,8 +330,9 @@ def test_missing_generic_file_names_the_path(tmp_path):
 
 def test_bad_arguments_say_what_is_accepted(tmp_path):
     path = _write(tmp_path / "j.csv", "text,label\n" + "".join(f"t{i},{i % 2}\n" for i in range(20)))
-    with pytest.raises(DataError, match=r"validation fraction must be a number between 0 and 1 \(exclusive\), got 0"):
-        load_dataset(path, validation_fraction=0)
+    with pytest.raises(DataError, match=r"validation fraction must be a number from 0 \(none\) to 1 \(exclusive\), "
+                                        r"got 1"):
+        load_dataset(path, validation_fraction=1)
     with pytest.raises(DataError, match=r"add up to 1 or more \(validation 0\.5 \+ test 0\.5\)"):
         load_dataset(path, validation_fraction=0.5, test_fraction=0.5)
     with pytest.raises(DataError, match=r"cannot carve validation \(1\), test \(1\) out of 2 unique texts"):

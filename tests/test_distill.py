@@ -159,6 +159,20 @@ def test_teacher_logits_are_the_teachers_and_a_changed_teacher_is_never_read_fro
 
 
 @pytest.mark.slow  # trains the teacher, then the student
+def test_distill_on_the_whole_training_split(teacher, tmp_path, capsys):
+    teacher_dir, data = teacher
+    out = tmp_path / "student"
+    assert main(["distill", "--teacher", str(teacher_dir), "--student", "bilstm", "--dataset", str(data),
+                 "--epochs", "1", "--batch-size", "16", "--max-length", "16", "--vocabulary-size", "60",
+                 "--validation-fraction", "0", "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    run = json.loads((out / "run.json").read_text())
+    assert run["split_sizes"]["validation"] == 0
+    assert run["distillation"]["transfer_size"] == run["split_sizes"]["train"] == 200 - run["split_sizes"]["test"]
+    assert not any(key.startswith("val_") for key in json.loads((out / "history.json").read_text()))
+
+
+@pytest.mark.slow  # trains the teacher, then the student
 def test_distill_end_to_end_augments_only_training_text_and_exports_a_servable_classifier(
         teacher, tmp_path, capsys, monkeypatch):
     teacher_dir, data = teacher

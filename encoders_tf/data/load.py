@@ -40,7 +40,8 @@ def load_dataset(name: str = DATASETS[0], *, data_dir=None, text_column=None, la
         label_column: a file's label column (default "label"); files only.
         text_pair_column: a file's second-text column: the file holds pairs of texts; files only.
         seed: fixes the splits and their order.
-        validation_fraction: share of the unique texts carved out as validation, in (0, 1).
+        validation_fraction: share of the unique texts carved out as validation, in [0, 1); 0: no validation
+            split (train on the whole training split).
         test_fraction: share carved out as test where no test split ships, in (0, 1).
         skip_bad_rows: skip malformed rows and count them (`skipped_rows`) instead of raising.
         max_examples: keep at most this many examples of each split (for quick runs).

@@ -14,12 +14,13 @@ def carve(pool: Split, fractions: dict, seed: int) -> list:
     Rows with the same text go to the same part, so no text is in two parts; for pairs, rows sharing either
     text (a sentence may be the first text of one pair and the second of another) go to the same part, and so
     do rows with the same `pool.groups` key (e.g. SST-2's phrases of one sentence). Each part gets
-    round(fraction * groups) groups of rows (the rows of one text, or of linked rows), at least one; the rest
-    keeps at least one.
+    round(fraction * groups) groups of rows (the rows of one text, or of linked rows), at least one (none for a
+    fraction of 0: an empty part); the rest keeps at least one.
 
     Args:
         pool: the examples to split.
-        fractions: part name -> fraction of the groups (unique texts), e.g. {"validation": 0.1, "test": 0.1}.
+        fractions: part name -> fraction of the groups (unique texts) in [0, 1), e.g. {"validation": 0.1,
+            "test": 0.1}.
         seed: fixes the parts and their order (numpy.random.default_rng(seed)).
 
     Returns:
@@ -32,15 +33,15 @@ def carve(pool: Split, fractions: dict, seed: int) -> list:
     (16, 2, 2)
     """
     for name, fraction in fractions.items():
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-            raise DataError(f"{name} fraction must be a number between 0 and 1 (exclusive), got {fraction!r}")
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
+            raise DataError(f"{name} fraction must be a number from 0 (none) to 1 (exclusive), got {fraction!r}")
     if sum(fractions.values()) >= 1:
         given = " + ".join(f"{name} {fraction:g}" for name, fraction in fractions.items())
         raise DataError(f"the fractions add up to 1 or more ({given}); accepted: a sum below 1, "
                         f"leaving examples for training")
     group_of_row = _groups(pool)
     groups = int(group_of_row.max()) + 1 if len(pool) else 0
-    counts = [max(1, round(groups * fraction)) for fraction in fractions.values()]
+    counts = [max(1, round(groups * fraction)) if fraction else 0 for fraction in fractions.values()]
     if sum(counts) >= groups:
         what = ("groups of pairs that share no text" if pool.has_pairs else
                 "groups of texts" if pool.groups is not None else "unique texts")

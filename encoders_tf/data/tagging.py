@@ -220,7 +220,8 @@ def load_tagged_dataset(name: str = "conll2003", *, data_dir=None, seed: int = 0
         name: "conll2003", or the path of a CoNLL-layout file.
         data_dir: the folder holding named data sets' files (default $ENCODERS_TF_DATA).
         seed: fixes the carved splits and every split's order.
-        validation_fraction: share of the unique training sentences carved out as validation, in (0, 1).
+        validation_fraction: share of the unique training sentences carved out as validation, in [0, 1); 0: no
+            validation split.
         test_fraction: share carved out as test from a file, in (0, 1).
         max_examples: keep at most this many sentences of each split.
 

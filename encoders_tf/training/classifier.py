@@ -80,7 +80,8 @@ def _train_classifier(options, verbose):
     strategy = start(options, verbose)
     data = load_dataset(options.dataset, data_dir=options.data_dir, text_column=options.text_column,
                         label_column=options.label_column, text_pair_column=options.text_pair_column,
-                        seed=options.seed, skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
+                        seed=options.seed, validation_fraction=options.validation_fraction,
+                        skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
     vocabulary = None if options.init else train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
     train = augment_split(data.train, options.augmentation())  # copies keep their text's label
     total_steps = -(-len(train) // options.batch_size) * options.epochs
@@ -104,7 +105,8 @@ def _train_classifier(options, verbose):
     # Each epoch's order from its own seed, so a resumed run can rebuild any epoch.
     history, train_seconds = resumable_fit(
         model, lambda epoch: batches(train, shuffle=True, seed=options.seed + epoch), options, strategy,
-        run_dir, verbose, validation_data=batches(data.validation), callbacks=classifier_callbacks(options, verbose))
+        run_dir, verbose, validation_data=batches(data.validation) if len(data.validation) else None,
+        callbacks=classifier_callbacks(options, verbose))
 
     metrics, ms_per_example = evaluate_split(model, data.test, options.batch_size)
     return finish(options, strategy, run_dir, model, history, recipe=recipe, config=config, data=data,

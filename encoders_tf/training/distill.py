@@ -120,7 +120,8 @@ def _distill(options, verbose):
     strategy = start(options, verbose)
     data = load_dataset(options.dataset, data_dir=options.data_dir, text_column=options.text_column,
                         label_column=options.label_column, text_pair_column=options.text_pair_column,
-                        seed=options.seed, skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
+                        seed=options.seed, validation_fraction=options.validation_fraction,
+                        skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
     _check_teacher_data(options, teacher_run, data)
     transfer = augment_split(data.train, options.augmentation(), copies_labelled=False)
     logits, cache = teacher_logits(options.teacher, transfer.texts, transfer.pairs, cache_dir=options.cache_dir,
@@ -163,7 +164,7 @@ def _distill(options, verbose):
     run_dir = options.run_dir()
     history, train_seconds = resumable_fit(
         model, lambda epoch: batches(transfer, shuffle=True, seed=options.seed + epoch, targets=targets), options,
-        strategy, run_dir, verbose, validation_data=batches(data.validation),
+        strategy, run_dir, verbose, validation_data=batches(data.validation) if len(data.validation) else None,
         callbacks=classifier_callbacks(options, verbose))
 
     metrics, ms_per_example = evaluate_split(student, data.test, options.batch_size)

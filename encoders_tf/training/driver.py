@@ -39,6 +39,7 @@ class RunOptions:
     vocabulary_size: int = 8000
     seed: int = 0
     max_examples: int | None = None
+    validation_fraction: float = 0.1  # of the training split's texts; 0: train on all of it, no validation
     out: str | None = None
     init: str | None = None  # a run directory (trained, pretrained, converted) to fine-tune from
     pooling: str | None = None  # a new encoder's pooled_output (default: the preset's); not with `init`
@@ -65,6 +66,10 @@ def start(options, verbose):
     exist before TensorFlow runs anything) and says what it is."""
     if options.precision not in PRECISIONS:
         raise InputError(f"unknown precision {options.precision!r}; accepted: {', '.join(PRECISIONS)}")
+    if getattr(options, "early_stopping", None) and not options.validation_fraction:
+        raise InputError("--early-stopping needs a validation split, and --validation-fraction 0 leaves none; "
+                         "accepted: --early-stopping with a fraction in (0, 1), or --validation-fraction 0 "
+                         "with a fixed number of --epochs")
     if getattr(options, "init", None):
         read_run_info(options.init)  # a wrong path fails at once, before any data is read
     _check_pooling(options)

@@ -60,7 +60,7 @@ def _train_tagger(options, verbose):
     keras.utils.set_random_seed(options.seed)
     strategy = start(options, verbose)
     data = load_tagged_dataset(options.dataset, data_dir=options.data_dir, seed=options.seed,
-                               max_examples=options.max_examples)
+                               validation_fraction=options.validation_fraction, max_examples=options.max_examples)
     vocabulary = None if options.init else train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
     total_steps = -(-len(data.train) // options.batch_size) * options.epochs
     with dtype_policy(options.precision), strategy.scope():
@@ -76,7 +76,7 @@ def _train_tagger(options, verbose):
     run_dir = options.run_dir()
     history, train_seconds = resumable_fit(
         model, lambda epoch: batches(data.train, shuffle=True, seed=options.seed + epoch), options, strategy,
-        run_dir, verbose, validation_data=batches(data.validation))
+        run_dir, verbose, validation_data=batches(data.validation) if len(data.validation) else None)
 
     metrics, ms_per_example = evaluate_tagger(model, data.test, options.batch_size)
     return finish(options, strategy, run_dir, model, history, recipe=recipe, config=config, data=data,
