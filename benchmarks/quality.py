@@ -158,7 +158,7 @@ ROWS = {
     ], CLASSES),
     "imdb-transformer-mlm-512": ("imdb", "transformer-mlm-512", [
         PRETRAIN_IMDB_512,
-        # 2 epochs at 1e-3 stalled (perplexity 462, 415; fine-tuned: 0.8704); continued at 5e-4: 258 after one more.
+        # 2 epochs at 1e-3 stalled (perplexity 462, 415; fine-tuned: 0.8704); continued at 5e-4: 258, 170, 154.
         ("pretrain-imdb-512-e5", ["pretrain", "--init", "{runs}/pretrain-imdb-512", "--dataset", "imdb", "--split",
                                   "unsup", "--data-dir", "{data}", "--max-length", "512", "--epochs", "3",
                                   "--learning-rate", "5e-4", "--precision", "mixed_bfloat16",

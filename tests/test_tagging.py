@@ -109,6 +109,8 @@ def test_a_file_is_carved_into_three_splits_deterministically_and_capped(tmp_pat
     assert data.train.words == again.train.words and data.train.words != other.train.words
     assert not set(data.train.texts) & set(data.test.texts)  # a repeated sentence stays in one split
     assert len(load_tagged_dataset(str(path), max_examples=7).train) == 7
+    whole = load_tagged_dataset(str(path), seed=3, validation_fraction=0)  # no validation: all but test trains
+    assert len(whole.validation) == 0 and len(whole.train) + len(whole.test) == 200
 
 
 @pytest.mark.slow  # real data
