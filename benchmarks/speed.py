@@ -37,6 +37,10 @@ each figure is the median over rounds. Measurements (`--only`, default all):
   layers as the encoder has, beside the whole forward: attention (Q/K/V projections; scores, softmax and
   context; output projection), feed-forward (and its two matmuls alone), layer norms; milliseconds, share of the
   forward, and the matmuls' GFLOP/s to read against the machine's matmul rate.
+- parts: where our training step gains or loses against keras-hub's (BERT-base shapes): the whole encoder, the
+  blocks, their attention layers and feed-forward layers (each chained over the 12 layers from one random input)
+  and the embeddings, ours and keras-hub's BertBackbone's holding the same weights (outputs checked to agree);
+  forward and a training step of each part alone (gradients of the mean square, Adam update of its variables).
 - pipeline: `encoders-tf train`'s epochs against its bare steps: preset `transformer` on SST-2 (2,048 training
   examples, batch 64, max length 64), set up as train_classifier sets it up (WordPiece vocabulary trained on the
   training texts, TextClassifier, Adam) and trained by the same resumable_fit (the loop, texts tokenized in the
@@ -100,7 +104,7 @@ from encoders_tf.compare.comparison import machine  # noqa: E402
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 
-MEASUREMENTS = ("transformer", "profile", "precision", "lstm", "matmul", "tokenizer", "pipeline", "grouping",
+MEASUREMENTS = ("transformer", "profile", "parts", "precision", "lstm", "matmul", "tokenizer", "pipeline", "grouping",
                 "serving")
 AGREEMENT = 1e-4  # largest difference allowed between implementations' outputs before timing
 TINY_BERT = dict(vocabulary_size=1000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
@@ -223,7 +227,7 @@ def bert_weights_in_reference_order(encoder):
     return [np.asarray(value) for value in values]
 
 
-def keras_hub_bert(config, encoder):
+def keras_hub_backbone(config, encoder):
     """keras-hub's BertBackbone of the same shape, holding our encoder's weights (its pooler left as built)."""
     import keras_hub
 
@@ -249,12 +253,21 @@ def keras_hub_bert(config, encoder):
         raise RuntimeError(f"keras-hub's BertBackbone has {len(targets)} weights to copy, ours {len(values)}")
     for target, value in zip(targets, values):
         target.assign(value)
+    return backbone
 
+
+def keras_hub_bert(config, encoder):
+    """(forward, trainable variables) of keras-hub's BertBackbone holding our encoder's weights."""
+    backbone = keras_hub_backbone(config, encoder)
+    return keras_hub_bert_forward(backbone), backbone.trainable_variables
+
+
+def keras_hub_bert_forward(backbone):
     def forward(inputs, training=False):
         return backbone({"token_ids": inputs["token_ids"], "segment_ids": inputs["segment_ids"],
                          "padding_mask": inputs["padding_mask"]}, training=training)["sequence_output"]
 
-    return forward, backbone.trainable_variables
+    return forward
 
 
 def model_garden_bert(config, encoder, inputs):
@@ -413,6 +426,84 @@ def measure_profile(shape_name, shape, rounds, min_seconds):
                     (shape_name, model, "share_of_forward", seconds[name] / seconds["whole"], "fraction")]
         if flops:
             records.append((shape_name, model, "gflops", flops / seconds[name] / 1e9, "GFLOP/s"))
+    return records
+
+
+# Where our training step gains or loses against keras-hub's
+
+
+def measure_parts(shape_name, shape, rounds, min_seconds):
+    """Records of our encoder's parts against the same parts of keras-hub's BertBackbone holding the same weights:
+    the whole encoder, its blocks, their attention layers, their feed-forward layers (each chained over all the
+    layers from one random input) and the embeddings; forward and a training step (gradients of the mean square,
+    Adam update of the part's variables); their milliseconds and ratio (keras-hub's time over ours)."""
+    from keras_hub.src.layers.modeling.transformer_layer_utils import merge_padding_and_attention_mask
+
+    preset, overrides, batch, length = shape
+    config = EncoderConfig.preset(preset, activation="gelu_approximate", dropout=0.0, attention_dropout=0.0,
+                                  **overrides)
+    token_ids, padding_mask = padded_batch(batch, length, config.vocabulary_size, seed=0)
+    segment_ids = (np.arange(length)[None, :] >= length // 2).astype("int32") * padding_mask
+    inputs = {"token_ids": tf.constant(token_ids), "padding_mask": tf.constant(padding_mask),
+              "segment_ids": tf.constant(segment_ids)}
+    encoder = our_bert(config, inputs, seed=1)
+    backbone = keras_hub_backbone(config, encoder)
+    theirs = [backbone.get_layer(f"transformer_layer_{index}") for index in range(config.num_layers)]
+    x = tf.random.normal([batch, length, config.hidden_size], seed=2)
+    mask, their_mask = inputs["padding_mask"], merge_padding_and_attention_mask(x, inputs["padding_mask"], None)
+    their_embeddings = [backbone.get_layer(name) for name in
+                        ("token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm")]
+
+    def chained(step, layers):
+        return lambda inputs, training=False: functools.reduce(lambda y, layer: step(layer, y, training), layers, x)
+
+    def their_embedding(inputs, training=False):
+        token, position, segment, norm = their_embeddings
+        tokens = token(inputs["token_ids"])
+        return norm(tokens + position(tokens) + segment(inputs["segment_ids"]))
+
+    parts = {  # name: ((ours, the layers it trains), (keras-hub's, the layers it trains))
+        "whole": ((lambda inputs, training=False: encoder(inputs, training=training)["sequence_output"], [encoder]),
+                  (keras_hub_bert_forward(backbone), [backbone])),
+        "blocks": ((chained(lambda block, y, training: block(y, padding_mask=mask, training=training),
+                            encoder.blocks), encoder.blocks),
+                   (chained(lambda block, y, training: block(y, padding_mask=mask, training=training), theirs),
+                    theirs)),
+        "attention": ((chained(lambda block, y, training: block.attention(y, padding_mask=mask, training=training),
+                               encoder.blocks), [block.attention for block in encoder.blocks]),
+                      (chained(lambda block, y, training: block._self_attention_layer(
+                          query=y, value=y, attention_mask=their_mask, training=training), theirs),
+                       [block._self_attention_layer for block in theirs])),
+        "feed-forward": ((chained(lambda block, y, training: block.feed_forward(y, training=training),
+                                  encoder.blocks), [block.feed_forward for block in encoder.blocks]),
+                         (chained(lambda block, y, training: block._feedforward_output_dense(
+                             block._feedforward_intermediate_dense(y)), theirs),
+                          [layer for block in theirs for layer in (block._feedforward_intermediate_dense,
+                                                                   block._feedforward_output_dense)])),
+        "embeddings": ((lambda inputs, training=False: encoder.embedding(
+            inputs["token_ids"], inputs["segment_ids"], training=training), [encoder.embedding]),
+                       (their_embedding, their_embeddings)),
+    }
+    groups = {f"{part}-{phase}": {} for part in parts for phase in ("forward", "train")}
+    for part, implementations in parts.items():  # every forward runs before any training step changes weights
+        outputs = []
+        for name, (forward, _) in zip(("ours", "keras-hub"), implementations):
+            groups[f"{part}-forward"][name] = tf.function(forward)
+            outputs.append(on_host(groups[f"{part}-forward"][name](inputs)))  # traces
+        difference = unpadded_max_difference(*outputs, padding_mask)
+        assert difference <= AGREEMENT, f"{part}: keras-hub's differs from ours by {difference:.2e}"
+    for part, implementations in parts.items():
+        for name, (forward, layers) in zip(("ours", "keras-hub"), implementations):
+            variables = [variable for layer in layers for variable in layer.trainable_variables]
+            groups[f"{part}-train"][name] = train_step(forward, variables, keras.optimizers.Adam(1e-4), False)
+            on_host(groups[f"{part}-train"][name](inputs))  # traces
+    records, medians = [], interleaved_medians(groups, inputs, rounds, min_seconds)
+    for group, seconds in medians.items():
+        part, phase = group.rsplit("-", 1)
+        model = f"transformer-{phase}-{part}"
+        records += [(shape_name, model, "ms_per_step", 1000 * seconds["ours"], "ms"),
+                    (shape_name, f"keras-hub-bert-{phase}-{part}", "ms_per_step", 1000 * seconds["keras-hub"], "ms"),
+                    (shape_name, model, "ratio_vs_keras_hub", seconds["keras-hub"] / seconds["ours"], "ratio")]
     return records
 
 
@@ -934,6 +1025,9 @@ def main():
     if "profile" in only:
         shape_name, shape = next(iter(sizes["bert"].items()))  # BERT-small (its tiny form with --quick)
         keep(measure_profile(shape_name, shape, rounds, sizes["min_seconds"]))
+    if "parts" in only:
+        shape_name, shape = list(sizes["bert"].items())[-1]  # BERT-base (the tiny shape with --quick)
+        keep(measure_parts(shape_name, shape, rounds, sizes["min_seconds"]))
     if "precision" in only:
         shape_name, shape = next(iter(sizes["bert"].items()))  # BERT-small (its tiny form with --quick)
         keep(measure_precision(shape_name, shape, rounds, sizes["min_seconds"]))

@@ -13,14 +13,16 @@ REQUIRED = {"benchmark", "dataset", "split", "model", "metric", "value", "unit",
 
 @pytest.mark.slow  # builds and times models in a process of its own
 def test_quick_speed_benchmark_writes_well_formed_records(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--only", "lstm,matmul,precision",
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--only", "lstm,matmul,precision,parts",
                     "--results-dir", str(tmp_path)], check=True, cwd=ROOT, capture_output=True, timeout=600)
     [path] = tmp_path.glob("speed-quick-*.json")
     records = json.loads(path.read_text())
     assert {(r["model"], r["metric"]) for r in records} >= {
         ("tf.matmul-float32", "gflops"), ("lstm-forward", "ratio_vs_keras_lstm"),
         ("bilstm-train", "ratio_vs_keras_lstm"), ("keras-bilstm-train", "ms_per_step"),
-        ("tf.matmul-bfloat16", "gflops"), ("transformer-train-mixed_bfloat16", "speedup_vs_float32")}
+        ("tf.matmul-bfloat16", "gflops"), ("transformer-train-mixed_bfloat16", "speedup_vs_float32"),
+        ("transformer-train-attention", "ratio_vs_keras_hub"), ("keras-hub-bert-train-feed-forward", "ms_per_step"),
+        ("transformer-forward-embeddings", "ratio_vs_keras_hub"), ("transformer-train-whole", "ratio_vs_keras_hub")}
     for record in records:
         assert REQUIRED <= set(record), record
         assert record["benchmark"] == "speed" and record["machine"] and "--quick" in record["command"]
