@@ -104,8 +104,8 @@ from encoders_tf.compare.comparison import machine  # noqa: E402
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 
-MEASUREMENTS = ("transformer", "profile", "parts", "precision", "lstm", "matmul", "tokenizer", "pipeline", "grouping",
-                "serving")
+MEASUREMENTS = ("transformer", "profile", "parts", "precision", "lstm", "matmul", "tokenizer", "pipeline",
+                "grouping", "serving")
 AGREEMENT = 1e-4  # largest difference allowed between implementations' outputs before timing
 TINY_BERT = dict(vocabulary_size=1000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
 # name -> (EncoderConfig preset, overrides, batch, length)
@@ -263,6 +263,8 @@ def keras_hub_bert(config, encoder):
 
 
 def keras_hub_bert_forward(backbone):
+    """A function of our inputs dict to the backbone's sequence output."""
+
     def forward(inputs, training=False):
         return backbone({"token_ids": inputs["token_ids"], "segment_ids": inputs["segment_ids"],
                          "padding_mask": inputs["padding_mask"]}, training=training)["sequence_output"]

@@ -13,8 +13,9 @@ REQUIRED = {"benchmark", "dataset", "split", "model", "metric", "value", "unit",
 
 @pytest.mark.slow  # builds and times models in a process of its own
 def test_quick_speed_benchmark_writes_well_formed_records(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--only", "lstm,matmul,precision,parts",
-                    "--results-dir", str(tmp_path)], check=True, cwd=ROOT, capture_output=True, timeout=600)
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--only",
+                    "lstm,matmul,precision,parts", "--results-dir", str(tmp_path)], check=True, cwd=ROOT,
+                   capture_output=True, timeout=600)
     [path] = tmp_path.glob("speed-quick-*.json")
     records = json.loads(path.read_text())
     assert {(r["model"], r["metric"]) for r in records} >= {
