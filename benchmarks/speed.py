@@ -301,11 +301,9 @@ def encoder_forward_flops(batch, length, config):
     return config.num_layers * (projections + attention)
 
 
-def measure_transformers(shape_name, shape, rounds, min_seconds, matmul_flops_per_s):
-    """Records of ours, keras-hub and Model Garden at one shape: forward and training step, without and with
-    XLA; the max output difference; ratios; our forward's MFU."""
-    import tf_keras
-
+def comparable_bert(shape):
+    """(config, inputs, padding mask, our encoder with random weights) at a BERT shape, set up so that keras-hub's
+    and Model Garden's encoders compute the same function: the tanh GELU, no dropout, two segments."""
     preset, overrides, batch, length = shape
     config = EncoderConfig.preset(preset, activation="gelu_approximate", dropout=0.0, attention_dropout=0.0,
                                   **overrides)
@@ -313,7 +311,16 @@ def measure_transformers(shape_name, shape, rounds, min_seconds, matmul_flops_pe
     segment_ids = (np.arange(length)[None, :] >= length // 2).astype("int32") * padding_mask
     inputs = {"token_ids": tf.constant(token_ids), "padding_mask": tf.constant(padding_mask),
               "segment_ids": tf.constant(segment_ids)}
-    encoder = our_bert(config, inputs, seed=1)
+    return config, inputs, padding_mask, our_bert(config, inputs, seed=1)
+
+
+def measure_transformers(shape_name, shape, rounds, min_seconds, matmul_flops_per_s):
+    """Records of ours, keras-hub and Model Garden at one shape: forward and training step, without and with
+    XLA; the max output difference; ratios; our forward's MFU."""
+    import tf_keras
+
+    _, _, batch, length = shape
+    config, inputs, padding_mask, encoder = comparable_bert(shape)
 
     def ours(inputs, training=False):
         return encoder(inputs, training=training)["sequence_output"]
@@ -441,14 +448,8 @@ def measure_parts(shape_name, shape, rounds, min_seconds):
     Adam update of the part's variables); their milliseconds and ratio (keras-hub's time over ours)."""
     from keras_hub.src.layers.modeling.transformer_layer_utils import merge_padding_and_attention_mask
 
-    preset, overrides, batch, length = shape
-    config = EncoderConfig.preset(preset, activation="gelu_approximate", dropout=0.0, attention_dropout=0.0,
-                                  **overrides)
-    token_ids, padding_mask = padded_batch(batch, length, config.vocabulary_size, seed=0)
-    segment_ids = (np.arange(length)[None, :] >= length // 2).astype("int32") * padding_mask
-    inputs = {"token_ids": tf.constant(token_ids), "padding_mask": tf.constant(padding_mask),
-              "segment_ids": tf.constant(segment_ids)}
-    encoder = our_bert(config, inputs, seed=1)
+    _, _, batch, length = shape
+    config, inputs, padding_mask, encoder = comparable_bert(shape)
     backbone = keras_hub_backbone(config, encoder)
     theirs = [backbone.get_layer(f"transformer_layer_{index}") for index in range(config.num_layers)]
     x = tf.random.normal([batch, length, config.hidden_size], seed=2)
