@@ -120,6 +120,9 @@ def _add_augment_arguments(parser, what):
     group.add_argument("--augment-delete", type=_probability, default=0.1, help="P(a word deleted) (0.1)")
     group.add_argument("--augment-ngram", type=_probability, default=0.25,
                        help="P(a copy cut to a random n-gram, n in 1..5) (0.25)")
+    group.add_argument("--augment-pair-swap", action="store_true",
+                       help="pair data: each pair (a, b) also as (b, a), for relations in which the order does not "
+                            "matter (paraphrase, similarity)")
 
 
 LENGTHS = (32, 64, 128, 256, 512)  # compare's serving lengths (encoders_tf.compare.comparison.LENGTHS)
@@ -308,6 +311,7 @@ def _train(args):
                                            ("--skip-bad-rows", args.skip_bad_rows), ("--jit-compile", args.jit_compile),
                                            ("--early-stopping", args.early_stopping), ("--pooling", args.pooling),
                                            ("--augment-factor", args.augment_factor),
+                                           ("--augment-pair-swap", args.augment_pair_swap),
                                            ("--budget-minutes", args.budget_minutes)) if value]
         if unused:
             raise UsageError(f"{', '.join(unused)} do not apply to --task tokens (accepted there: --dataset, "
@@ -331,7 +335,7 @@ def _classifier_options(args):
         early_stopping=args.early_stopping, budget_minutes=args.budget_minutes, jit_compile=args.jit_compile,
         augment_factor=args.augment_factor,
         augment_mask=args.augment_mask, augment_swap=args.augment_swap, augment_delete=args.augment_delete,
-        augment_ngram=args.augment_ngram)
+        augment_ngram=args.augment_ngram, augment_pair_swap=args.augment_pair_swap)
 
 
 def _distill(args):

@@ -80,6 +80,8 @@ MISUSES = [
     (["train", "--augment-factor", "-1"], ["--augment-factor", "'-1'", "integer >= 0"]),
     (["train", "--augment-mask", "2"], ["--augment-mask", "'2'", "[0, 1]"]),
     (["train", "--task", "tokens", "--augment-factor", "2"], ["--augment-factor", "--task tokens"]),
+    (["train", "--task", "tokens", "--augment-pair-swap"], ["--augment-pair-swap", "--task tokens"]),
+    (["train", "--dataset", "{tmp}/data.csv", "--augment-pair-swap"], ["--augment-pair-swap", "pair data"]),
     (["distill", "--dataset", "{tmp}/data.csv"], ["--teacher"]),
     (["distill", "--teacher", "/nonexistent", "--dataset", "{tmp}/data.csv"], ["/nonexistent", "run directory"]),
     (["distill", "--teacher", "{tmp}/not_a_run"], ["not_a_run", "model.keras"]),

@@ -10,6 +10,7 @@ import pytest
 from encoders_tf.cli import main
 from encoders_tf.data import Split
 from encoders_tf.data.augment import MASK, Augmentation, augment, augment_split
+from encoders_tf.errors import InputError
 from encoders_tf.tasks import Distillation, TextClassifier
 from encoders_tf.training import distill as distill_module
 from encoders_tf.training.runs import load_run
@@ -113,6 +114,18 @@ def test_augmented_copies_follow_their_source_and_pairs_change_on_both_sides():
     unlabelled = augment_split(split, Augmentation(factor=4, mask=0.5, seed=1), copies_labelled=False)
     assert (unlabelled.labels[2:] == -1).all()
     assert augment_split(split, Augmentation()) is split  # factor 0: nothing added
+
+
+def test_pair_swap_adds_each_pair_reversed_with_its_label_and_needs_pairs():
+    split = Split(["a man sings", "the cat sleeps", "same"], [1, 0, 1], pairs=["a man is singing", "dogs bark", "same"])
+    swapped = augment_split(split, Augmentation(pair_swap=True))
+    assert swapped.texts == split.texts + ("a man is singing", "dogs bark")  # (same, same) is not repeated
+    assert swapped.pairs == split.pairs + ("a man sings", "the cat sleeps")
+    assert swapped.labels.tolist() == [1, 0, 1, 1, 0]
+    both = augment_split(split, Augmentation(factor=2, mask=0.5, pair_swap=True, seed=1), copies_labelled=False)
+    assert both.texts[:5] == swapped.texts and len(both) > 5 and both.labels[3:].tolist() == [-1] * (len(both) - 3)
+    with pytest.raises(InputError, match="needs pair data.*one text per example"):
+        augment_split(Split(["one text"], [0]), Augmentation(pair_swap=True))
 
 
 @pytest.fixture(scope="module")

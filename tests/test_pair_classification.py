@@ -69,8 +69,10 @@ def test_a_pair_model_refuses_single_texts(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--model", "lstm", "--dataset", str(data), "--text-column", "first",
                  "--text-pair-column", "second", "--epochs", "1", "--batch-size", "16", "--max-length", "16",
-                 "--vocabulary-size", "60", "--out", str(run)]) == 0
+                 "--vocabulary-size", "60", "--augment-pair-swap", "--out", str(run)]) == 0
     capsys.readouterr()
+    trained = json.loads((run / "run.json").read_text())
+    assert trained["augmented"] == trained["split_sizes"]["train"]  # each training pair once more, swapped
     assert main(["evaluate", "--model", str(run), "--dataset", str(data), "--text-column", "first"]) == 2
     err = capsys.readouterr().err
     assert "pairs of texts" in err and "--text-pair-column" in err and "\n" == err[-1] and err.count("\n") == 1

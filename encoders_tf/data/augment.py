@@ -25,6 +25,8 @@ class Augmentation:
         swap: keras-hub `RandomSwap` rate: probability that a word is swapped with another.
         delete: keras-hub `RandomDeletion` rate: probability that a word is deleted (a word always remains).
         ngram: probability that the copy is cut to a random n-gram of its words, n uniform in 1..5.
+        pair_swap: pair data only: each training pair (a, b) also given as (b, a), with its label; for relations
+            that do not depend on the order (paraphrase, similarity), not for entailment.
         seed: the seed of every draw.
 
     Example:
@@ -38,6 +40,7 @@ class Augmentation:
     swap: float = 0.1
     delete: float = 0.1
     ngram: float = 0.25
+    pair_swap: bool = False
     seed: int = 0
 
     def __post_init__(self):
@@ -106,19 +109,32 @@ def _python_lists(rows):
 
 
 def augment_split(split, augmentation, copies_labelled=True):
-    """`split` followed by the augmented copies of its texts (pairs: of both texts), as one Split.
+    """`split`, then (with `pair_swap`) its pairs with their texts swapped, then the augmented copies of its
+    texts (pairs: of both texts), as one Split.
 
     Args:
         split: a training Split.
         augmentation: an Augmentation.
-        copies_labelled: a copy takes the label of the text it comes from (label-preserving augmentation);
-            False gives copies the label -1 (for a teacher to label).
+        copies_labelled: a new example takes the label of the one it comes from (label-preserving
+            augmentation); False gives new examples the label -1 (for a teacher to label).
     """
-    if not augmentation.factor:
+    if augmentation.pair_swap and split.pairs is None:
+        raise InputError("swapping the texts of pairs (--augment-pair-swap) needs pair data (a second text "
+                         "column, e.g. --text-pair-column or the mrpc data set); this data has one text per example")
+    if not augmentation.factor and not augmentation.pair_swap:
         return split
-    new, sources = augment(split.texts, augmentation, split.pairs)
-    labels = split.labels[sources] if copies_labelled else np.full(len(new), -1, np.int64)
-    if split.pairs is None:
-        return Split(split.texts + tuple(new), np.concatenate([split.labels, labels]))
-    return Split(split.texts + tuple(text for text, _ in new), np.concatenate([split.labels, labels]),
-                 pairs=split.pairs + tuple(pair for _, pair in new))
+    texts, pairs = list(split.texts), None if split.pairs is None else list(split.pairs)
+    sources = []
+    if augmentation.pair_swap:
+        swapped = [index for index, (text, pair) in enumerate(zip(split.texts, split.pairs)) if text != pair]
+        texts += [split.pairs[index] for index in swapped]
+        pairs += [split.texts[index] for index in swapped]
+        sources += swapped
+    new, new_sources = augment(split.texts, augmentation, split.pairs)
+    texts += new if pairs is None else [text for text, _ in new]
+    if pairs is not None:
+        pairs += [pair for _, pair in new]
+    sources += new_sources
+    labels = split.labels[sources] if copies_labelled else np.full(len(sources), -1, np.int64)
+    return Split(tuple(texts), np.concatenate([split.labels, labels]),
+                 pairs=None if pairs is None else tuple(pairs))

@@ -34,16 +34,18 @@ class TrainOptions(RunOptions):
     budget_minutes: float | None = None  # stop training after this long (at most `epochs` epochs)
     jit_compile: bool = False  # XLA: batches are then padded to max_length, so shapes stay fixed
     # Training-text augmentation (encoders_tf.data.augment): copies per text and the probabilities of a word
-    # masked, swapped, deleted, and of a copy cut to an n-gram.
+    # masked, swapped, deleted, and of a copy cut to an n-gram; pairs also given with their texts swapped.
     augment_factor: int = 0
     augment_mask: float = 0.1
     augment_swap: float = 0.1
     augment_delete: float = 0.1
     augment_ngram: float = 0.25
+    augment_pair_swap: bool = False
 
     def augmentation(self) -> Augmentation:
         return Augmentation(factor=self.augment_factor, mask=self.augment_mask, swap=self.augment_swap,
-                            delete=self.augment_delete, ngram=self.augment_ngram, seed=self.seed)
+                            delete=self.augment_delete, ngram=self.augment_ngram,
+                            pair_swap=self.augment_pair_swap, seed=self.seed)
 
     def run_dir(self) -> pathlib.Path:
         model = pathlib.Path(self.init).name if self.init else self.model
@@ -82,8 +84,8 @@ def _train_classifier(options, verbose):
                         label_column=options.label_column, text_pair_column=options.text_pair_column,
                         seed=options.seed, validation_fraction=options.validation_fraction,
                         skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
-    vocabulary = None if options.init else train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
     train = augment_split(data.train, options.augmentation())  # copies keep their text's label
+    vocabulary = None if options.init else train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
     total_steps = -(-len(train) // options.batch_size) * options.epochs
     with dtype_policy(options.precision), strategy.scope():
         # Pairs: segment embeddings tell the two texts apart.
