@@ -120,7 +120,7 @@ ROWS = {
     "sst2-bilstm-distilled": ("sst2", "bilstm-distilled", [
         *SST2_TEACHER,
         # Copies of each training text: on the validation split (teacher sst2-minilm-grouped-5e-5, 3 epochs), 2
-        # gave 0.8795, 0.8785, 0.8815; 8 gave 0.8886, 0.8878, 0.8871: 8 (the rows' figure before, with 2: 0.8486).
+        # gave 0.8795, 0.8785, 0.8815; 8 gave 0.8886, 0.8878, 0.8871: 8 (the row's figure before, with 2: 0.8486).
         ("sst2-bilstm-distilled-f8", ["distill", "--teacher", SST2_TEACHER_RUN, "--student", "bilstm", "--pooling",
                                       "max", *SST2_FULL, *DISTILL, "--augment-factor", "8",
                                       "--out", "{runs}/sst2-bilstm-distilled-f8"]),
