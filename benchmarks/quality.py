@@ -174,8 +174,15 @@ ROWS = {
                                   "unsup", "--data-dir", "{data}", "--max-length", "512", "--epochs", "3",
                                   "--learning-rate", "5e-4", "--precision", "mixed_bfloat16",
                                   "--out", "{runs}/pretrain-imdb-512-e5"]),
-        ("imdb-transformer-mlm-512-e5", ["train", "--init", "{runs}/pretrain-imdb-512-e5", *IMDB_512, *FINE_TUNING,
-                                         "--learning-rate", "5e-4", "--out", "{runs}/imdb-transformer-mlm-512-e5"]),
+        # Fine-tuned from here: validation 0.8819, 0.8855, 0.8815, test 0.8722. Continued at 1e-3 for 2 more epochs,
+        # as the 256-token pretraining was: held-out perplexity 91, 67 (the pretraining is chosen by its held-out
+        # perplexity; fine-tuned, validation 0.8819, 0.8839, 0.8811).
+        ("pretrain-imdb-512-e7", ["pretrain", "--init", "{runs}/pretrain-imdb-512-e5", "--dataset", "imdb", "--split",
+                                  "unsup", "--data-dir", "{data}", "--max-length", "512", "--epochs", "2",
+                                  "--learning-rate", "1e-3", "--precision", "mixed_bfloat16",
+                                  "--out", "{runs}/pretrain-imdb-512-e7"]),
+        ("imdb-transformer-mlm-512-e7", ["train", "--init", "{runs}/pretrain-imdb-512-e7", *IMDB_512, *FINE_TUNING,
+                                         "--learning-rate", "5e-4", "--out", "{runs}/imdb-transformer-mlm-512-e7"]),
     ], CLASSES),
     # The articles' path: pretrained on IMDB's reviews, fine-tuned on SST-2; beside the same from scratch.
     "sst2-transformer": ("sst2", "transformer", [
