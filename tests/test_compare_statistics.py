@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from encoders_tf.compare.statistics import (accuracy_by_length, bootstrap_interval, bootstrap_metric,
-                                            length_quartiles, macro_f1, mcnemar, paired_bootstrap)
+from encoders_tf.compare.statistics import (accuracy_by_length, bootstrap_metric, length_quartiles, macro_f1,
+                                            paired_bootstrap)
 
 
 def _correctness(examples, accuracy, seed=0):
@@ -17,16 +17,19 @@ def _correctness(examples, accuracy, seed=0):
     return np.random.default_rng(seed).permutation(correct)
 
 
-def _discordant(b01, b10, both_right=5):
-    """(correct_a, correct_b) with b01 examples only b gets right and b10 only a gets right."""
-    correct_a = [0] * b01 + [1] * b10 + [1] * both_right
-    correct_b = [1] * b01 + [0] * b10 + [1] * both_right
-    return correct_a, correct_b
+def _accuracy(labels, predictions):
+    return np.mean(labels == predictions, axis=-1)
+
+
+def _accuracy_interval(correct, **options):
+    """bootstrap_metric's (value, low, high) of the accuracy of predictions right where `correct` is 1."""
+    correct = np.asarray(correct)
+    return bootstrap_metric(np.ones_like(correct), correct, _accuracy, **options)
 
 
 def test_bootstrap_interval_contains_the_accuracy_and_narrows_with_more_examples():
-    small = bootstrap_interval(_correctness(100, 0.8))
-    large = bootstrap_interval(_correctness(10_000, 0.8))
+    small = _accuracy_interval(_correctness(100, 0.8))
+    large = _accuracy_interval(_correctness(10_000, 0.8))
     for value, low, high in (small, large):
         assert value == pytest.approx(0.8)
         assert low < value < high
@@ -34,7 +37,7 @@ def test_bootstrap_interval_contains_the_accuracy_and_narrows_with_more_examples
 
 
 def test_bootstrap_interval_matches_the_normal_approximation_for_accuracy():
-    _, low, high = bootstrap_interval(_correctness(10_000, 0.8))
+    _, low, high = _accuracy_interval(_correctness(10_000, 0.8))
     half_width = 1.96 * math.sqrt(0.8 * 0.2 / 10_000)
     assert low == pytest.approx(0.8 - half_width, abs=0.002)
     assert high == pytest.approx(0.8 + half_width, abs=0.002)
@@ -42,20 +45,14 @@ def test_bootstrap_interval_matches_the_normal_approximation_for_accuracy():
 
 def test_bootstrap_is_seeded():
     values = _correctness(500, 0.7)
-    assert bootstrap_interval(values, seed=3) == bootstrap_interval(values, seed=3)
-    assert bootstrap_interval(values, seed=3) != bootstrap_interval(values, seed=4)
-
-
-def test_bootstrap_interval_takes_other_statistics():
-    value, low, high = bootstrap_interval(np.arange(101), statistic=np.median)
-    assert value == 50
-    assert low < 50 < high
+    assert _accuracy_interval(values, seed=3) == _accuracy_interval(values, seed=3)
+    assert _accuracy_interval(values, seed=3) != _accuracy_interval(values, seed=4)
 
 
 def test_wider_confidence_gives_a_wider_interval():
     values = _correctness(1000, 0.6)
-    _, low_90, high_90 = bootstrap_interval(values, confidence=0.90)
-    _, low_99, high_99 = bootstrap_interval(values, confidence=0.99)
+    _, low_90, high_90 = _accuracy_interval(values, confidence=0.90)
+    _, low_99, high_99 = _accuracy_interval(values, confidence=0.99)
     assert low_99 < low_90 and high_90 < high_99
 
 
@@ -108,35 +105,11 @@ def test_paired_bootstrap_of_a_small_noisy_difference_is_not_significant():
     assert result["p_value"] > 0.5
 
 
-def test_mcnemar_exact_binomial_by_hand():
-    result = mcnemar(*_discordant(b01=10, b10=2))
-    by_hand = 2 * (math.comb(12, 0) + math.comb(12, 1) + math.comb(12, 2)) / 2 ** 12
-    assert (result["b01"], result["b10"], result["test"]) == (10, 2, "exact binomial")
-    assert result["p_value"] == pytest.approx(by_hand)
-    assert round(result["p_value"], 4) == 0.0386
-    assert mcnemar(*_discordant(b01=2, b10=10))["p_value"] == pytest.approx(by_hand)
-
-
-def test_mcnemar_exact_is_capped_at_one_and_one_without_discordant_examples():
-    assert mcnemar(*_discordant(b01=12, b10=12))["p_value"] == 1.0
-    assert mcnemar([1, 0, 1], [1, 0, 1])["p_value"] == 1.0
-
-
-def test_mcnemar_chi_square_from_25_discordant_examples():
-    result = mcnemar(*_discordant(b01=18, b10=7))  # (|18 - 7| - 1)^2 / 25 = 4
-    assert result["test"] == "chi-square"
-    assert result["statistic"] == pytest.approx(4.0)
-    assert result["p_value"] == pytest.approx(0.0455003, abs=1e-6)  # chi-square(1) survival at 4
-    large = mcnemar(*_discordant(b01=40, b10=20))
-    assert large["statistic"] == pytest.approx(19 ** 2 / 60)
-    assert large["p_value"] == pytest.approx(math.erfc(math.sqrt(19 ** 2 / 60 / 2)))
-
-
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="examples"):
         paired_bootstrap([1, 0], [1, 0, 1])
     with pytest.raises(ValueError, match="non-empty"):
-        bootstrap_interval([])
+        bootstrap_metric([], [], _accuracy)
 
 
 def test_length_quartiles_and_accuracy_by_length_on_a_constructed_case():

@@ -5,33 +5,10 @@ numpy only, seeded and vectorized: 2000 resamples of 10,000 examples take a frac
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 # Resamples drawn at once: bounds the index matrix (here 2.5 million indices, 20 MB, for 10,000 examples).
 _CHUNK_ELEMENTS = 2_500_000
-_EXACT_MCNEMAR_BELOW = 25
-
-
-def bootstrap_interval(values, statistic=np.mean, resamples=2000, confidence=0.95, seed=0):
-    """(value, low, high): `statistic` of `values` and its percentile bootstrap interval over examples.
-
-    Args:
-        values: one number per example, e.g. 1/0 for a correct/wrong prediction (then the statistic is accuracy).
-        statistic: a numpy reduction that takes `axis` (np.mean, np.median, ...).
-        resamples: bootstrap resamples, each as many examples as `values`, drawn with replacement.
-        confidence: the interval's coverage.
-        seed: seeds the resampling; the same arguments give the same interval.
-
-    >>> value, low, high = bootstrap_interval([1, 1, 0, 1, 0, 1, 1, 1, 0, 1])
-    >>> value, bool(low < value < high), bool(0.3 <= low and high <= 1.0)
-    (0.7, True, True)
-    """
-    values = _examples(values, "values")
-    replicates = np.concatenate([statistic(values[indices], axis=1)
-                                 for indices in _resampled_indices(len(values), resamples, seed)])
-    return (float(statistic(values)), *_percentile_interval(replicates, confidence))
 
 
 def macro_f1(labels, predictions, num_classes):
@@ -129,39 +106,6 @@ def paired_bootstrap(correct_a, correct_b, resamples=2000, seed=0, confidence=0.
         other_side = 0.5
     low, high = _percentile_interval(replicates, confidence)
     return {"difference": difference, "low": low, "high": high, "p_value": float(min(1.0, 2 * other_side))}
-
-
-def mcnemar(correct_a, correct_b):
-    """McNemar's test of equal accuracy on the same examples, from the examples exactly one model gets right.
-
-    Exact two-sided binomial test when there are fewer than 25 such examples, else the chi-square test with
-    continuity correction, (|b01 - b10| - 1)^2 / (b01 + b10), whose 1-degree-of-freedom survival function is
-    erfc(sqrt(x / 2)).
-
-    Args:
-        correct_a: 1/0 (or True/False) per example for model a.
-        correct_b: the same for model b, in the same example order.
-
-    Returns:
-        {"b01": a wrong and b right, "b10": a right and b wrong, "statistic" (the smaller count for the exact
-        test, the chi-square value otherwise), "p_value", "test": "exact binomial" or "chi-square"}.
-
-    >>> result = mcnemar([0] * 10 + [1] * 2 + [1] * 5, [1] * 10 + [0] * 2 + [1] * 5)
-    >>> result["b01"], result["b10"], round(result["p_value"], 4), result["test"]
-    (10, 2, 0.0386, 'exact binomial')
-    """
-    correct_a, correct_b = _correctness_pair(correct_a, correct_b)
-    b01 = int(np.sum((correct_a == 0) & (correct_b == 1)))
-    b10 = int(np.sum((correct_a == 1) & (correct_b == 0)))
-    discordant = b01 + b10
-    if discordant < _EXACT_MCNEMAR_BELOW:
-        smaller = min(b01, b10)
-        tail = sum(math.comb(discordant, k) for k in range(smaller + 1)) / 2 ** discordant
-        return {"b01": b01, "b10": b10, "statistic": float(smaller), "p_value": min(1.0, 2 * tail),
-                "test": "exact binomial"}
-    statistic = (abs(b01 - b10) - 1) ** 2 / discordant
-    return {"b01": b01, "b10": b10, "statistic": statistic, "p_value": math.erfc(math.sqrt(statistic / 2)),
-            "test": "chi-square"}
 
 
 def length_quartiles(token_counts):

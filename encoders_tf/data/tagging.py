@@ -101,10 +101,6 @@ class TaggedDataset:
     test: TaggedSplit
     tag_names: tuple
 
-    @property
-    def num_tags(self) -> int:
-        return len(self.tag_names)
-
     def split(self, name: str) -> TaggedSplit:
         """The split called `name`: "train", "validation" or "test"."""
         if name not in SPLITS:

@@ -27,7 +27,6 @@ class TimeBudget(keras.callbacks.Callback):
             raise ValueError(f"a time budget must be > 0 seconds, got {seconds!r}")
         self.seconds = seconds
         self.started = None
-        self.stopped_at = None  # (epoch, batch) where the budget ran out
 
     def on_train_begin(self, logs=None):
         self.started = time.perf_counter()
@@ -35,4 +34,3 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if time.perf_counter() - self.started >= self.seconds and not self.model.stop_training:
             self.model.stop_training = True
-            self.stopped_at = batch
