@@ -42,6 +42,7 @@ def save_run(run_dir, model, run, history=None, metrics=None):
     >>> vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
     >>> config = EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
     >>> model = TextEncoder(WordPieceTokenizer(vocabulary, max_length=16), build_encoder(config))
+    >>> model.build()  # every weight created, so that the file holds them
     >>> save_run("runs/x", model, {"options": {"epochs": 1}})
     PosixPath('runs/x')
     >>> sorted(path.name for path in pathlib.Path("runs/x").iterdir())
