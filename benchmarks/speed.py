@@ -980,7 +980,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="tiny shapes and 2 rounds, for a smoke test; records go "
                         "to speed-quick-<date>.json")
     parser.add_argument("--data-dir", default=os.environ.get("ENCODERS_TF_DATA", str(ROOT.parent / "shared" / "data")))
-    parser.add_argument("--serving-runs", default="runs/demo/lstm,runs/demo/transformer",
+    parser.add_argument("--serving-runs", default="runs/demo/runs/lstm,runs/demo/runs/transformer",
                         help="comma-separated classifier run directories for the serving measurement (default: "
                         "`make demo`'s two)")
     parser.add_argument("--results-dir", default=str(ROOT / "benchmarks" / "results"))
@@ -993,7 +993,7 @@ def main():
         missing = [run for run in args.serving_runs.split(",") if not (pathlib.Path(run) / "run.json").is_file()]
         if missing:
             parser.error(f"--serving-runs: no run directory at {', '.join(missing)} (`make demo` writes "
-                         f"runs/demo/lstm and runs/demo/transformer; or leave serving out with --only)")
+                         f"runs/demo/runs/lstm and runs/demo/runs/transformer; or leave serving out with --only)")
     sizes = SIZES["quick" if args.quick else "full"]
     rounds = args.rounds or sizes["rounds"]
     if rounds < 1:
