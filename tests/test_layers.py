@@ -5,6 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from encoders_tf import layers
 from tests import reference
@@ -72,6 +73,18 @@ def test_feed_forward_matches_numpy(activation):
     w1, b1, w2, b2 = ffn.get_weights()
     expected = reference.feed_forward(x, w1, b1, w2, b2, getattr(reference, activation))
     np.testing.assert_allclose(ffn(x).numpy(), expected, atol=1e-5)
+
+
+def test_feed_forward_runs_on_rows_of_any_leading_shape():
+    # The layer flattens its input to rows (B·T, H) for one 2-D matmul: the leading shape must come back,
+    # known or not (a traced function with None dimensions, a symbolic keras.Input, one row).
+    x, _ = _inputs()
+    ffn = layers.FeedForward(intermediate_size=16, gated=True)
+    expected = ffn(x).numpy()
+    traced = tf.function(ffn, input_signature=[tf.TensorSpec([None, None, x.shape[-1]])])
+    np.testing.assert_allclose(traced(x).numpy(), expected, atol=1e-6)
+    np.testing.assert_allclose(ffn(x[0]).numpy(), expected[0], atol=1e-6)
+    assert tuple(ffn(keras.Input((None, x.shape[-1]))).shape) == (None, None, x.shape[-1])
 
 
 def test_gelu_is_the_exact_erf_form():
