@@ -6,7 +6,8 @@
 
 Everything runs in one process. Each implementation is warmed up first (traced, or compiled by XLA), then the
 rounds interleave them: a round times every implementation once, in an order rotated from round to round, and
-each figure is the median over rounds. Measurements (`--only`, default all):
+each figure is the median over rounds. Measurements (`--only`; by default all but `parts` and `grouping`, two
+analyses that train for minutes and run on demand, so that the default run takes under 15 minutes):
 
 - transformer: our TransformerEncoder against keras-hub's BertBackbone and Model Garden's BertEncoderV2 (tf_keras,
   kept beside our Keras 3 models), the same weights copied into all three, their sequence outputs checked to agree
@@ -104,6 +105,7 @@ from encoders_tf.compare.comparison import machine  # noqa: E402
 from encoders_tf.config import EncoderConfig  # noqa: E402
 from encoders_tf.encoders import build_encoder  # noqa: E402
 
+ON_DEMAND = ("parts", "grouping")  # analyses left out of the default run: 205 s and 430 s on this kind of machine
 MEASUREMENTS = ("transformer", "profile", "parts", "precision", "lstm", "matmul", "tokenizer", "pipeline",
                 "grouping", "serving")
 AGREEMENT = 1e-4  # largest difference allowed between implementations' outputs before timing
@@ -974,8 +976,9 @@ def table(records):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default=",".join(MEASUREMENTS),
-                        help=f"comma-separated measurements (default: all): {', '.join(MEASUREMENTS)}")
+    parser.add_argument("--only", default=",".join(name for name in MEASUREMENTS if name not in ON_DEMAND),
+                        help=f"comma-separated measurements: {', '.join(MEASUREMENTS)} (default: all but "
+                        f"{' and '.join(ON_DEMAND)})")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3; 2 with --quick)")
     parser.add_argument("--quick", action="store_true", help="tiny shapes and 2 rounds, for a smoke test; records go "
                         "to speed-quick-<date>.json")
