@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from encoders_tf.text import (SPECIAL_TOKENS, WordPieceTokenizer, load_vocabulary, save_vocabulary,
                               train_wordpiece_vocabulary)
+from encoders_tf.text.packing import pack
 from tests.conftest import SHARED_DATA
 
 VOCAB = list(SPECIAL_TOKENS) + ["the", "film", "was", "great", "##ly", "good", "!", ",", "cafe", "run", "##ning",
@@ -170,3 +171,20 @@ def test_vocabulary_sees_the_text_the_tokenizer_sees():
 def test_vocabulary_training_is_deterministic():
     corpus = [f"the film was {w} and the plot {v}" for w in ("good", "bad", "dull") for v in ("moved", "sat")] * 5
     assert train_wordpiece_vocabulary(corpus, 60) == train_wordpiece_vocabulary(list(corpus), 60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.integers(5, 99), max_size=12), max_size=5), max_length=st.integers(2, 9),
+       with_start=st.booleans(), pad_to_max_length=st.booleans())
+def test_pack_matches_a_python_reference(rows, max_length, with_start, pad_to_max_length):
+    start = [1] if with_start else []
+    expected = [start + row[: max_length - len(start) - 1] + [2] for row in rows]
+    width = max_length if pad_to_max_length else max([len(row) for row in expected], default=0)
+    pieces = tf.RaggedTensor.from_row_lengths(tf.constant(sum(rows, []), tf.int32, shape=[sum(map(len, rows))]),
+                                              tf.constant([len(row) for row in rows], tf.int64, shape=[len(rows)]))
+    packed = pack(pieces, max_length, end_id=2, pad_id=0, start_id=1 if with_start else None,
+                  pad_to_max_length=pad_to_max_length)
+    assert packed["token_ids"].numpy().tolist() == [row + [0] * (width - len(row)) for row in expected]
+    assert packed["padding_mask"].numpy().tolist() == [[True] * len(row) + [False] * (width - len(row))
+                                                       for row in expected]
+    assert packed["token_ids"].dtype == tf.int32 and packed["padding_mask"].shape == (len(rows), width)
