@@ -8,10 +8,12 @@ import json
 import keras
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from encoders_tf.text.packing import longest_first_lengths
+from encoders_tf.text.packing import longest_first_lengths, pack_pair
 from tests.conftest import SHARED_DATA
 from tests.tiny_tokenizers import FAMILIES, ID, VOCAB, tokenizer
 
@@ -108,6 +110,35 @@ def test_single_texts_keep_todays_ids_and_keys():
 def test_longest_first_lengths_by_hand(lengths, budget, kept):
     first, second = longest_first_lengths(tf.constant([lengths[0]]), tf.constant([lengths[1]]), budget)
     assert (int(first[0]), int(second[0])) == kept
+
+
+def _ragged(rows):
+    return tf.RaggedTensor.from_row_lengths(tf.constant(sum(rows, []), tf.int32, shape=[sum(map(len, rows))]),
+                                            tf.constant([len(row) for row in rows], tf.int64, shape=[len(rows)]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pairs=st.lists(st.tuples(*[st.lists(st.integers(10, 99), max_size=9)] * 2), max_size=4),
+       extra=st.integers(0, 8), with_start=st.booleans(), separators=st.sampled_from([[2], [2, 2], [4]]),
+       pad_to_max_length=st.booleans())
+def test_pack_pair_matches_a_python_reference(pairs, extra, with_start, separators, pad_to_max_length):
+    start = [1] if with_start else []
+    max_length = len(start) + len(separators) + 1 + extra
+    expected, segments = [], []
+    for first, second in pairs:
+        kept = [int(n[0]) for n in longest_first_lengths(tf.constant([len(first)]), tf.constant([len(second)]),
+                                                         extra)]
+        head = start + first[:kept[0]] + separators
+        expected.append(head + second[:kept[1]] + [3])
+        segments.append([0] * len(head) + [1] * (kept[1] + 1))
+    width = max_length if pad_to_max_length else max(map(len, expected), default=0)
+    packed = pack_pair(_ragged([first for first, _ in pairs]), _ragged([second for _, second in pairs]), max_length,
+                       end_id=3, pad_id=0, start_id=1 if with_start else None, separator_ids=separators,
+                       pad_to_max_length=pad_to_max_length)
+    assert packed["token_ids"].numpy().tolist() == [row + [0] * (width - len(row)) for row in expected]
+    assert packed["segment_ids"].numpy().tolist() == [row + [0] * (width - len(row)) for row in segments]
+    assert packed["padding_mask"].numpy().sum(axis=1).tolist() == [len(row) for row in expected]
+    assert packed["padding_mask"].shape == (len(pairs), width)
 
 
 def test_pair_truncation_cuts_the_longer_text_first():
@@ -289,7 +320,7 @@ def test_pair_graph_holds_only_ops_tf_serving_runs(family):
     for function in graph.as_graph_def().library.function:
         ops |= {node.op for node in function.node_def}
     assert {op for op in ops if not hasattr(tf.raw_ops, op)} == TEXT_OPS[family]
-    assert {"RaggedRange", "RaggedTensorToTensor", "GatherV2"} <= ops
+    assert {"RaggedTensorToTensor", "GatherV2", "SelectV2"} <= ops  # the packing ran in this graph
 
 
 @pytest.mark.slow  # exports, runs the TF Serving loading path in a subprocess

@@ -71,13 +71,6 @@ def longest_first_lengths(first_lengths, second_lengths, budget):
     return first, second
 
 
-def _first_n(pieces, n):
-    """The first n[i] pieces of each row i (n[i] <= its length): ragged [B, (k)] -> ragged [B, (n)]."""
-    starts = pieces.row_splits[:-1]
-    positions = tf.ragged.range(starts, starts + tf.cast(n, starts.dtype))  # [B, (n)] into pieces.values
-    return positions.with_flat_values(tf.gather(pieces.values, positions.flat_values))
-
-
 def pack_pair(first, second, max_length, end_id, pad_id, start_id=None, separator_ids=None,
               pad_to_max_length=False):
     """[start] first separator second [end], truncated longest-first to `max_length`, padded, with segment ids.
@@ -103,25 +96,33 @@ def pack_pair(first, second, max_length, end_id, pad_id, start_id=None, separato
     <tf.Tensor: shape=(1, 6), dtype=int32, numpy=array([[2, 7, 8, 3, 5, 3]], dtype=int32)>
     """
     separator_ids = [end_id] if separator_ids is None else list(separator_ids)
-    budget = max_length - len(separator_ids) - 1 - (start_id is not None)
-    first, second = tf.cast(first, tf.int32), tf.cast(second, tf.int32)
+    head = 0 if start_id is None else 1
+    budget = max_length - len(separator_ids) - 1 - head
     first_kept, second_kept = longest_first_lengths(
         tf.cast(first.row_lengths(), tf.int32), tf.cast(second.row_lengths(), tf.int32), budget)
-    first, second = _first_n(first, first_kept), _first_n(second, second_kept)
-    batch = first.nrows(out_type=tf.int32)
+    # Each position of a row, in dense ops (as `pack`): which part it falls in, and its id there.
+    first_end = (head + first_kept)[:, tf.newaxis]  # [B, 1]: where the separator starts
+    second_start = first_end + len(separator_ids)
+    end = second_start + second_kept[:, tf.newaxis]  # the end id's position
+    width = max_length if pad_to_max_length else tf.reduce_max(tf.concat([end[:, 0] + 1, [0]], 0))
+    positions = tf.range(width)[tf.newaxis, :] + tf.zeros_like(end)  # [B, T]
 
-    def columns(ids):
-        return tf.tile(tf.constant([ids], tf.int32), [batch, 1])  # [B, len(ids)]
+    def take(pieces, start):
+        """ragged [B, (n)] -> [B, T]: row i's piece at each position - start[i] (clipped: the caller masks)."""
+        ids = tf.pad(tf.cast(pieces.to_tensor(default_value=pad_id), tf.int32), [[0, 0], [0, 1]])  # >= 1 column
+        return tf.gather(ids, tf.clip_by_value(positions - start, 0, tf.shape(ids)[1] - 1), batch_dims=1)
 
-    head = [columns([start_id])] if start_id is not None else []
-    ids = tf.concat(head + [first, columns(separator_ids), second, columns([end_id])], axis=1)
-    segments = tf.concat([tf.zeros_like(part) for part in head + [first, columns(separator_ids)]] +
-                         [tf.ones_like(second), tf.ones([batch, 1], tf.int32)], axis=1)
-    length = max_length if pad_to_max_length else None
-    token_ids = ids.to_tensor(default_value=pad_id, shape=[None, length])  # [B, T]
-    return {"token_ids": token_ids,
-            "padding_mask": tf.sequence_mask(ids.row_lengths(), tf.shape(token_ids)[1]),
-            "segment_ids": segments.to_tensor(default_value=0, shape=[None, length])}
+    separators = tf.gather(tf.constant(separator_ids, tf.int32),
+                           tf.clip_by_value(positions - first_end, 0, len(separator_ids) - 1))
+    token_ids = tf.where(positions < first_end, take(first, head),
+                         tf.where(positions < second_start, separators,
+                                  tf.where(positions < end, take(second, second_start),
+                                           tf.where(positions == end, end_id, pad_id))))
+    if start_id is not None:
+        token_ids = tf.where(positions == 0, start_id, token_ids)
+    return {"token_ids": token_ids,  # [B, T]
+            "padding_mask": positions <= end,
+            "segment_ids": tf.cast((positions >= second_start) & (positions <= end), tf.int32)}
 
 
 def check_max_length(max_length, specials):
