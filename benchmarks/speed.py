@@ -20,6 +20,8 @@ analyses that train for minutes and run on demand, so that the default run takes
   All three use the tanh form of GELU, the one keras-hub's BertBackbone fixes (ours takes it as an option), so that
   the three compute the same function. MFU: the forward's model FLOPs, counted analytically from the shapes (the
   matmuls: 2*B*T*(4*H*H + 2*H*F) a layer, plus attention's 2*2*B*T*T*H), over its time, over the matmul rate.
+  Beside them, in the same rounds, our forward with the exact GELU, the presets' own (BERT's), which oneDNN
+  fuses into the feed-forward's first matmul: model `transformer-forward-exact-gelu`, its time and MFU.
 - matmul: this machine's float32 rate, a 2048x2048 by 2048x2048 tf.matmul (also measured with transformer).
 - precision: our TransformerEncoder at BERT-small shapes in float32 against the same weights under Keras'
   mixed_bfloat16 policy (what `train --precision mixed_bfloat16` builds: bfloat16 computations, float32
@@ -329,6 +331,11 @@ def measure_transformers(shape_name, shape, rounds, min_seconds, matmul_flops_pe
 
     forwards = {"ours": (ours, encoder.trainable_variables), "keras-hub": keras_hub_bert(config, encoder),
                 "model-garden": model_garden_bert(config, encoder, inputs)}
+    # The presets' own activation, the exact GELU (BERT's), which oneDNN fuses into the feed-forward's first matmul:
+    # the same weights, timed beside the others (not compared: the references run the tanh GELU).
+    exact = build_encoder(config.replace(activation="gelu"))
+    exact(inputs)
+    exact.set_weights(encoder.get_weights())
     optimizers = {"ours": keras.optimizers.Adam(1e-4), "keras-hub": keras.optimizers.Adam(1e-4),
                   # tf_keras compiles its own update with XLA by default: off, as for the Keras 3 optimizers
                   "model-garden": tf_keras.optimizers.Adam(1e-4, jit_compile=False)}
@@ -348,6 +355,8 @@ def measure_transformers(shape_name, shape, rounds, min_seconds, matmul_flops_pe
                 groups[group][name] = function
                 if phase == "forward":
                     outputs[(group, name)] = output
+    groups["forward"]["ours-exact-gelu"] = tf.function(lambda inputs: exact(inputs)["sequence_output"])
+    first_output(groups["forward"]["ours-exact-gelu"], inputs)
     reference = outputs[("forward", "ours")]
     differences = {key: unpadded_max_difference(reference, output, padding_mask) for key, output in outputs.items()}
     worst = max(differences, key=differences.get)
@@ -376,6 +385,10 @@ def measure_transformers(shape_name, shape, rounds, min_seconds, matmul_flops_pe
                 records.append((shape_name, ours_model, metric, medians[group][name] / ours_seconds, "ratio"))
         if group.startswith("forward"):
             records.append((shape_name, ours_model, "mfu", flops / ours_seconds / matmul_flops_per_s, "fraction"))
+    exact_seconds = medians["forward"]["ours-exact-gelu"]
+    records += [(shape_name, "transformer-forward-exact-gelu", "ms_per_step", 1000 * exact_seconds, "ms"),
+                (shape_name, "transformer-forward-exact-gelu", "mfu", flops / exact_seconds / matmul_flops_per_s,
+                 "fraction")]
     return records
 
 
