@@ -40,6 +40,7 @@ _positive_int = _number(int, lambda value: value > 0, "a positive integer")
 _positive_float = _number(float, lambda value: value > 0, "a positive number")
 _non_negative_float = _number(float, lambda value: value >= 0, "a number >= 0")
 _fraction = _number(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
+_open_fraction = _number(float, lambda value: 0 < value < 1, "a number in (0, 1)")
 _port = _number(int, lambda value: 0 <= value <= 65535, "a port number from 0 to 65535 (0: any free port)")
 
 
@@ -98,6 +99,9 @@ def _add_training_arguments(parser, max_length_help, out_help):
         "normalization weights, global gradient clipping: on with --init, or when any of these is given")
     tuning.add_argument("--warmup", type=_fraction, help="fraction of the steps spent warming up (default: 0.1)")
     tuning.add_argument("--weight-decay", type=_non_negative_float, help="AdamW weight decay (default: 0.01)")
+    tuning.add_argument("--ema", type=_open_fraction, metavar="MOMENTUM",
+                        help="average the weights as they train (exponential moving average with this momentum, "
+                             "e.g. 0.999): validation reads the average and the run keeps it (default: off)")
     tuning.add_argument("--clip-norm", type=_non_negative_float,
                         help="clip the global gradient norm (default: 1.0; 0: no clipping)")
     parser.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
@@ -295,7 +299,7 @@ def _common_options(args):
         vocabulary_size=args.vocabulary_size, seed=args.seed, max_examples=args.max_examples,
         validation_fraction=args.validation_fraction, out=args.out,
         group_by_length=args.group_by_length, pooling=args.pooling, warmup=args.warmup, weight_decay=args.weight_decay,
-        clip_norm=args.clip_norm, strategy=args.strategy,
+        clip_norm=args.clip_norm, ema=args.ema, strategy=args.strategy,
         devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
         cluster_resolver=args.cluster_resolver, precision=args.precision, backup_every=args.backup_every)
 

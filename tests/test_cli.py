@@ -181,3 +181,40 @@ def test_an_init_run_fine_tunes_in_mixed_bfloat16_with_its_weights(tmp_path, cap
     model, _ = load_run(tmp_path / "run")  # loads whole in bfloat16 (its Dropouts too), the head in float32
     assert {layer.dtype_policy.name for layer in model.encoder._flatten_layers()} == {"mixed_bfloat16"}
     assert model.probabilities(["a lovely film"]).dtype == "float32"
+
+
+def test_ema_is_checked_read_by_validation_and_kept(tmp_path, capsys):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from encoders_tf.training.driver import RunOptions, resumable_fit
+    from encoders_tf.training.optimizers import fine_tuning_optimizer
+
+    assert "a number in (0, 1)" in _error_line(capsys, ["train", "--ema", "1"])
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=32)
+    line = _error_line(capsys, ["train", "--dataset", str(data), "--ema", "0.9", "--early-stopping", "1"])
+    assert "--ema with --early-stopping" in line and "accepted: --ema with a fixed number of --epochs" in line
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    optimizer = fine_tuning_optimizer(0.1, total_steps=8, warmup=0.0, ema=0.5)
+    model.compile(optimizer, "mse")
+    x, y = np.random.default_rng(0).normal(size=(16, 3)).astype("float32"), np.ones(16, "float32")
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.average = [variable.numpy() for variable in optimizer._model_variables_moving_average]
+            self.raw = [variable.numpy() for variable in model.trainable_variables]
+
+        def on_test_begin(self, logs=None):  # after SwapEMAWeights'
+            self.validated = [variable.numpy() for variable in model.trainable_variables]
+
+    probe = Probe()
+    resumable_fit(model, batches, RunOptions(epochs=2, backup_every=None), tf.distribute.get_strategy(), tmp_path,
+                  0, validation_data=batches, callbacks=[probe])
+    for validated, average in zip(probe.validated, probe.average, strict=True):
+        np.testing.assert_array_equal(validated, average)  # validation read the average
+    for weight, average in zip(model.trainable_variables, probe.average, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), average)  # and the model ends with it
+    assert not np.allclose(probe.raw[0], probe.average[0])  # the average is not the last step's weights

@@ -49,6 +49,7 @@ class RunOptions:
     warmup: float | None = None
     weight_decay: float | None = None
     clip_norm: float | None = None
+    ema: float | None = None  # momentum of an average of the weights, which validation reads and the run keeps
     head_dropout: float = 0.1
     strategy: str = "auto"
     devices: tuple | None = None
@@ -70,6 +71,9 @@ def start(options, verbose):
         raise InputError("--early-stopping needs a validation split, and --validation-fraction 0 leaves none; "
                          "accepted: --early-stopping with a fraction in (0, 1), or --validation-fraction 0 "
                          "with a fixed number of --epochs")
+    if getattr(options, "ema", None) and getattr(options, "early_stopping", None):
+        raise InputError("--ema with --early-stopping: early stopping would keep an epoch's raw weights, not their "
+                         "average; accepted: --ema with a fixed number of --epochs")
     if getattr(options, "init", None):
         read_run_info(options.init)  # a wrong path fails at once, before any data is read
     _check_pooling(options)
@@ -153,7 +157,8 @@ def optimizer_for(options, architecture, total_steps):
     Adam at a constant rate. The learning rate defaults by what is trained (DEFAULT_LEARNING_RATES).
     """
     tuned = (options.warmup, options.weight_decay, options.clip_norm)
-    fine_tuning = bool(getattr(options, "init", None)) or any(value is not None for value in tuned)
+    ema = getattr(options, "ema", None)
+    fine_tuning = bool(getattr(options, "init", None)) or any(value is not None for value in (*tuned, ema))
     learning_rate = options.learning_rate or DEFAULT_LEARNING_RATES[
         "pretrained" if getattr(options, "init", None) else architecture]
     if not fine_tuning:
@@ -161,9 +166,9 @@ def optimizer_for(options, architecture, total_steps):
     warmup, weight_decay, clip_norm = (default if value is None else value
                                        for value, default in zip(tuned, (0.1, 0.01, 1.0)))
     recipe = {"name": "adamw", "learning_rate": learning_rate, "total_steps": total_steps, "warmup": warmup,
-              "weight_decay": weight_decay, "clip_norm": clip_norm}
+              "weight_decay": weight_decay, "clip_norm": clip_norm, **({"ema": ema} if ema else {})}
     optimizer = fine_tuning_optimizer(learning_rate, total_steps, warmup=warmup, weight_decay=weight_decay,
-                                      clip_norm=clip_norm or None)
+                                      clip_norm=clip_norm or None, ema=ema)
     return optimizer, recipe
 
 
@@ -173,6 +178,9 @@ def resumable_fit(model, train, options, strategy, run_dir, verbose, **fit_argum
     resumed = read_position(run_dir / BACKUP_DIRECTORY) or {}
     started = time.perf_counter()
     identity = {key: value for key, value in dataclasses.asdict(options).items() if key not in WHERE}
+    if getattr(model.optimizer, "use_ema", False) and fit_arguments.get("validation_data") is not None:
+        # Validation reads the averaged weights, the ones the run ends with (the loop finalizes them).
+        fit_arguments["callbacks"] = [keras.callbacks.SwapEMAWeights(), *fit_arguments.get("callbacks", ())]
     with explain_peer_failures(strategy):
         history = fit(model, train, epochs=options.epochs, verbose=verbose, backup_dir=run_dir / BACKUP_DIRECTORY,
                       backup_every=options.backup_every, strategy=strategy, backup_identity=identity,

@@ -45,7 +45,7 @@ class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
         return cls(config["peak"], config["warmup_steps"], keras.saving.deserialize_keras_object(config["after"]))
 
 
-def fine_tuning_optimizer(learning_rate, total_steps, warmup=0.1, weight_decay=0.01, clip_norm=1.0):
+def fine_tuning_optimizer(learning_rate, total_steps, warmup=0.1, weight_decay=0.01, clip_norm=1.0, ema=None):
     """AdamW with linear warm-up over `warmup` of the steps and linear decay to zero, as BERT fine-tunes.
 
     Args:
@@ -54,6 +54,8 @@ def fine_tuning_optimizer(learning_rate, total_steps, warmup=0.1, weight_decay=0
         warmup: the fraction of `total_steps` spent warming up, in [0, 1).
         weight_decay: decoupled weight decay; biases and normalization weights get none.
         clip_norm: clip the global gradient norm to this (None: no clipping).
+        ema: keep an exponential moving average of the weights with this momentum (Keras' `use_ema`), which
+            `finalize_variable_values` puts in the model at the end of training (None: no average).
 
     Example:
     >>> optimizer = fine_tuning_optimizer(3e-5, total_steps=1000)
@@ -64,6 +66,7 @@ def fine_tuning_optimizer(learning_rate, total_steps, warmup=0.1, weight_decay=0
     decay = keras.optimizers.schedules.PolynomialDecay(learning_rate, max(1, total_steps - warmup_steps),
                                                        end_learning_rate=0.0, power=1.0)
     optimizer = keras.optimizers.AdamW(LinearWarmup(learning_rate, warmup_steps, decay), weight_decay=weight_decay,
-                                       global_clipnorm=clip_norm)
+                                       global_clipnorm=clip_norm, use_ema=ema is not None,
+                                       ema_momentum=0.99 if ema is None else ema)
     optimizer.exclude_from_weight_decay(var_names=NO_WEIGHT_DECAY)
     return optimizer
