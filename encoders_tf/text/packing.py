@@ -22,7 +22,7 @@ def pack(pieces, max_length, end_id, pad_id, start_id=None, pad_to_max_length=Fa
         {"token_ids": int32 [B, T], "padding_mask": bool [B, T]}.
     """
     # Dense ops from the start: the ragged slice and concat this replaces built a graph that took 55-65 ms to
-    # instantiate, paid by every tf.data iterator over tokenized batches (each epoch, each validation pass).
+    # instantiate, paid by every tf.data iterator over tokenizing batches (each epoch, before its first step).
     specials = 1 if start_id is None else 2
     lengths = tf.minimum(tf.cast(pieces.row_lengths(), tf.int32), max_length - specials)  # pieces kept [B]
     kept = tf.cast(pieces.to_tensor(default_value=pad_id, shape=[None, max_length - specials]), tf.int32)
