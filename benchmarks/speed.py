@@ -30,7 +30,10 @@ analyses that train for minutes and run on demand, so that the default run takes
   bfloat16 natively).
 - lstm: our LSTMEncoder presets `lstm` and `bilstm` against a plain Keras Embedding(mask_zero) -> LSTM(128) (and
   Bidirectional(LSTM(128))), B=64, T=64, the same weights, last states checked to agree within 1e-4; forward and a
-  training step (loss on the last state, which is what the plain model gives).
+  training step (loss on the last state, which is what the plain model gives), each with and without XLA. Where
+  the time goes: the graph nodes each runs per time step (ops_per_step: the while loop's body, and for a training
+  step the gradient loop's too), and our forward's MFU (the recurrence's matmul FLOPs over its time, over the
+  matmul rate).
 - tokenizer: pieces (special tokens excluded, no truncation) of 5,000 IMDB training reviews, MiniLM's uncased
   vocabulary, in batches of 500: our in-graph WordPieceTokenizer (its `pieces`, in a tf.function) against the
   Hugging Face fast tokenizer (`tokenizers.BertWordPieceTokenizer.encode_batch`) and keras-hub's
@@ -601,8 +604,26 @@ def plain_keras_lstm(encoder, bidirectional):
     return model
 
 
-def measure_lstms(batch, length, rounds, min_seconds):
-    """Records of our `lstm` and `bilstm` presets against plain Keras: forward and training step."""
+def ops_per_loop_step(function, inputs):
+    """Graph nodes TensorFlow runs for each step of the while loops in `function` (its forward loop's body; for a
+    training step, the body that also stacks what the gradients need, plus the gradient loop's body)."""
+    library = function.get_concrete_function(inputs).graph.as_graph_def().library.function
+    bodies = {f.signature.name: len(f.node_def) for f in library if "_while_body_" in f.signature.name}
+    rewritten = {name for name in bodies if name.endswith("_rewritten")}
+    return sum(count for name, count in bodies.items()
+               if name in rewritten or f"{name}_rewritten" not in rewritten)
+
+
+def lstm_forward_flops(batch, length, encoder):
+    """The recurrence's matmul FLOPs: each step multiplies [input, state] by the four gates' weights."""
+    directions = 2 if encoder.bidirectional else 1
+    widths = [encoder.embedding_size] + [encoder.output_size] * (encoder.num_layers - 1)
+    return sum(2 * batch * length * (width + encoder.units) * 4 * encoder.units * directions for width in widths)
+
+
+def measure_lstms(batch, length, rounds, min_seconds, matmul_flops_per_s):
+    """Records of our `lstm` and `bilstm` presets against plain Keras: forward and training step, without and with
+    XLA; the graph nodes each runs per time step; our forward's share of the machine's matmul rate (mfu)."""
     records, dataset = [], f"lstm-b{batch}-t{length}"
     for preset in ("lstm", "bilstm"):
         config = EncoderConfig.preset(preset)
@@ -618,20 +639,33 @@ def measure_lstms(batch, length, rounds, min_seconds):
         def theirs(inputs, training=False):
             return plain(inputs["token_ids"], training=training)
 
-        forward = {"ours": tf.function(ours), "keras": tf.function(theirs)}
-        difference = float(np.abs(on_host(forward["ours"](inputs)) - on_host(forward["keras"](inputs))).max())
-        assert difference <= AGREEMENT, f"{preset}: plain Keras differs from ours by {difference:.2e}"
-        records.append((dataset, f"{preset}-forward", "max_abs_diff_vs_keras_lstm", difference, "abs"))
-        train = {"ours": train_step(ours, encoder.trainable_variables, keras.optimizers.Adam(1e-3), False),
-                 "keras": train_step(theirs, plain.trainable_variables, keras.optimizers.Adam(1e-3), False)}
-        for function in train.values():
-            on_host(function(inputs))  # traces
-        medians = interleaved_medians({"forward": forward, "train": train}, inputs, rounds, min_seconds)
-        for phase, by_name in medians.items():
-            records += [(dataset, f"{preset}-{phase}", "ms_per_step", 1000 * by_name["ours"], "ms"),
-                        (dataset, f"keras-{preset}-{phase}", "ms_per_step", 1000 * by_name["keras"], "ms"),
-                        (dataset, f"{preset}-{phase}", "ratio_vs_keras_lstm", by_name["keras"] / by_name["ours"],
+        forwards = {"ours": (ours, encoder.trainable_variables), "keras": (theirs, plain.trainable_variables)}
+        groups = {}
+        for phase in ("forward", "train"):  # every forward runs before any training step changes the weights
+            for xla in (False, True):
+                group = f"{phase}-xla" if xla else phase
+                groups[group] = {name: tf.function(forward, jit_compile=xla) if phase == "forward" else
+                                 train_step(forward, variables, keras.optimizers.Adam(1e-3), xla)
+                                 for name, (forward, variables) in forwards.items()}
+                outputs = {name: on_host(function(inputs)) for name, function in groups[group].items()}  # traces
+                if phase == "forward":
+                    difference = float(np.abs(outputs["ours"] - outputs["keras"]).max())
+                    assert difference <= AGREEMENT, f"{preset} {group}: plain Keras differs from ours by {difference}"
+                    records.append((dataset, f"{preset}-{group}", "max_abs_diff_vs_keras_lstm", difference, "abs"))
+                if not xla:
+                    records += [(dataset, f"{preset}-{phase}", "ops_per_step",
+                                 ops_per_loop_step(groups[group]["ours"], inputs), "count"),
+                                (dataset, f"keras-{preset}-{phase}", "ops_per_step",
+                                 ops_per_loop_step(groups[group]["keras"], inputs), "count")]
+        medians = interleaved_medians(groups, inputs, rounds, min_seconds)
+        for group, by_name in medians.items():
+            records += [(dataset, f"{preset}-{group}", "ms_per_step", 1000 * by_name["ours"], "ms"),
+                        (dataset, f"keras-{preset}-{group}", "ms_per_step", 1000 * by_name["keras"], "ms"),
+                        (dataset, f"{preset}-{group}", "ratio_vs_keras_lstm", by_name["keras"] / by_name["ours"],
                          "ratio")]
+        records.append((dataset, f"{preset}-forward", "mfu",
+                        lstm_forward_flops(batch, length, encoder) / medians["forward"]["ours"] / matmul_flops_per_s,
+                        "fraction"))
     return records
 
 
@@ -1026,7 +1060,7 @@ def main():
         measured.extend(records)
         print(f"[{time.perf_counter() - started:.0f} s] {len(records)} records -> {path}", flush=True)
 
-    if "matmul" in only or "transformer" in only or "precision" in only:
+    if {"matmul", "transformer", "precision", "lstm"} & set(only):
         dtypes = ("float32", "bfloat16") if "precision" in only else ("float32",)
         rows, matmul_flops_per_s = measure_matmul(sizes["matmul"], rounds, sizes["min_seconds"], dtypes)
         keep(rows)
@@ -1051,7 +1085,7 @@ def main():
         shape_name, shape = next(iter(sizes["bert"].items()))  # BERT-small (its tiny form with --quick)
         keep(measure_precision(shape_name, shape, rounds, sizes["min_seconds"]))
     if "lstm" in only:
-        keep(measure_lstms(*sizes["lstm"], rounds, sizes["min_seconds"]))
+        keep(measure_lstms(*sizes["lstm"], rounds, sizes["min_seconds"], matmul_flops_per_s))
     if "tokenizer" in only:
         keep(measure_tokenizers(args.data_dir, sizes["texts"], sizes["text_batch"], rounds))
     if "serving" in only:

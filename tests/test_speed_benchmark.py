@@ -21,6 +21,7 @@ def test_quick_speed_benchmark_writes_well_formed_records(tmp_path):
     assert {(r["model"], r["metric"]) for r in records} >= {
         ("tf.matmul-float32", "gflops"), ("lstm-forward", "ratio_vs_keras_lstm"),
         ("bilstm-train", "ratio_vs_keras_lstm"), ("keras-bilstm-train", "ms_per_step"),
+        ("lstm-train-xla", "ratio_vs_keras_lstm"), ("lstm-forward", "mfu"), ("keras-lstm-forward", "ops_per_step"),
         ("tf.matmul-bfloat16", "gflops"), ("transformer-train-mixed_bfloat16", "speedup_vs_float32"),
         ("transformer-train-attention", "ratio_vs_keras_hub"), ("keras-hub-bert-train-feed-forward", "ms_per_step"),
         ("transformer-forward-embeddings", "ratio_vs_keras_hub"), ("transformer-train-whole", "ratio_vs_keras_hub")}
@@ -30,7 +31,13 @@ def test_quick_speed_benchmark_writes_well_formed_records(tmp_path):
         if record["metric"].startswith(("ratio_vs_", "ms_per_step", "gflops")):
             assert record["value"] > 0, record
     differences = [r["value"] for r in records if r["metric"] == "max_abs_diff_vs_keras_lstm"]
-    assert len(differences) == 2 and max(differences) <= 1e-4
+    assert len(differences) == 4 and max(differences) <= 1e-4  # both presets, with and without XLA
+    # the graph nodes of one time step: one loop body forward; a training step adds the gradient loop's body
+    ops = {r["model"]: r["value"] for r in records if r["metric"] == "ops_per_step"}
+    assert set(ops) == {f"{who}{preset}-{phase}" for who in ("", "keras-") for preset in ("lstm", "bilstm")
+                        for phase in ("forward", "train")}
+    assert 10 < ops["lstm-forward"] < ops["lstm-train"] and ops["bilstm-forward"] > ops["lstm-forward"]
+    assert all(0 < r["value"] < 1 for r in records if r["metric"] == "mfu")
     # bfloat16 keeps 8 bits of mantissa: outputs of LayerNorm scale (about 1) differ by hundredths, not units
     [bfloat16] = [r["value"] for r in records if r["metric"] == "max_abs_diff_vs_float32"]
     assert 0 < bfloat16 < 0.25
