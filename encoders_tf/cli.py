@@ -41,6 +41,7 @@ _positive_float = _number(float, lambda value: value > 0, "a positive number")
 _non_negative_float = _number(float, lambda value: value >= 0, "a number >= 0")
 _fraction = _number(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
 _open_fraction = _number(float, lambda value: 0 < value < 1, "a number in (0, 1)")
+_dropout_rate = _number(float, lambda value: 0 <= value < 1, "a rate in [0, 1)")
 _port = _number(int, lambda value: 0 <= value <= 65535, "a port number from 0 to 65535 (0: any free port)")
 
 
@@ -92,6 +93,11 @@ def _add_training_arguments(parser, max_length_help, out_help):
     parser.add_argument("--pooling", choices=sorted(set(TRANSFORMER_POOLINGS + LSTM_POOLINGS)),
                         help="how a new encoder pools its outputs into one vector (default: the preset's; LSTM: "
                              "last, mean, max or weighted; Transformer: cls, mean, max or weighted)")
+    parser.add_argument("--dropout", type=_dropout_rate, metavar="RATE",
+                        help="the encoder's dropout rate (default: the preset's, 0.1 for Transformers and 0 for "
+                             "LSTMs, or the --init run's); an LSTM drops embeddings and between layers")
+    parser.add_argument("--head-dropout", type=_dropout_rate, default=0.1, metavar="RATE",
+                        help="dropout before the task head (default: 0.1)")
     parser.add_argument("--out", help=out_help)
     _add_run_arguments(parser)
     tuning = parser.add_argument_group(
@@ -298,7 +304,8 @@ def _common_options(args):
         data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         vocabulary_size=args.vocabulary_size, seed=args.seed, max_examples=args.max_examples,
         validation_fraction=args.validation_fraction, out=args.out,
-        group_by_length=args.group_by_length, pooling=args.pooling, warmup=args.warmup, weight_decay=args.weight_decay,
+        group_by_length=args.group_by_length, pooling=args.pooling, dropout=args.dropout,
+        head_dropout=args.head_dropout, warmup=args.warmup, weight_decay=args.weight_decay,
         clip_norm=args.clip_norm, ema=args.ema, strategy=args.strategy,
         devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
         cluster_resolver=args.cluster_resolver, precision=args.precision, backup_every=args.backup_every)

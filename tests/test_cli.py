@@ -162,6 +162,29 @@ def test_pooling_flag_pools_an_init_runs_encoder_anew_with_its_weights(tmp_path,
     assert json.loads((tmp_path / "run" / "run.json").read_text())["encoder_config"]["pooling"] == "mean"
 
 
+def test_dropout_flags_set_a_new_and_an_init_runs_encoder_and_head(tmp_path, capsys):
+    import numpy as np
+
+    from encoders_tf.training.driver import RunOptions, tokenizer_and_encoder
+    from encoders_tf.training.runs import load_run
+
+    assert "must be a rate in [0, 1), got '1'" in _error_line(capsys, ["train", "--dropout", "1"])
+    assert "must be a rate in [0, 1), got '-0.1'" in _error_line(capsys, ["distill", "--head-dropout", "-0.1"])
+
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=32)
+    assert main(["train", "--model", "bilstm", "--dropout", "0.3", "--head-dropout", "0.2", "--dataset", str(data),
+                 "--epochs", "1", "--batch-size", "16", "--out", str(tmp_path / "run")]) == 0
+    model, run = load_run(tmp_path / "run")
+    assert run["encoder_config"]["dropout"] == 0.3 and model.encoder._dropout.rate == 0.3
+    assert run["options"]["head_dropout"] == 0.2 and model.head_dropout.rate == 0.2
+
+    pretrained = _converted_tiny_run(tmp_path / "pretrained")  # its preset's dropout: 0.1
+    _, encoder, config = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained"), dropout=0.0), None)
+    assert config.dropout == 0.0 and encoder.dropout == 0.0
+    for ours, theirs in zip(encoder.weights, pretrained.encoder.weights, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
 def test_an_init_run_fine_tunes_in_mixed_bfloat16_with_its_weights(tmp_path, capsys):
     import numpy as np
 

@@ -50,6 +50,7 @@ class RunOptions:
     weight_decay: float | None = None
     clip_norm: float | None = None
     ema: float | None = None  # momentum of an average of the weights, which validation reads and the run keeps
+    dropout: float | None = None  # the encoder's own dropout (default: the preset's, or the --init run's)
     head_dropout: float = 0.1
     strategy: str = "auto"
     devices: tuple | None = None
@@ -116,21 +117,28 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
     if getattr(options, "init", None):
         model, run = load_run(options.init)
         config = EncoderConfig.from_dict(run["encoder_config"])
-        if getattr(options, "pooling", None) not in (None, config.pooling):
-            config = config.replace(pooling=options.pooling)
+        changes = _encoder_changes(options, config)
+        if changes:
+            config = config.replace(**changes)
         elif keras.config.dtype_policy().name == model.encoder.dtype_policy.name:
             return model.tokenizer, model.encoder, config
-        # Another pooling, or another precision (`--precision`, set around this call: the loaded encoder keeps
-        # the policy it was saved with, its sublayers would take the new one): built anew, the same weights.
+        # Another pooling or dropout, or another precision (`--precision`, set around this call: the loaded
+        # encoder keeps the policy it was saved with, its sublayers would take the new one): built anew, the
+        # same weights.
         return model.tokenizer, _rebuilt(model.encoder, config), config
     if tokenizer is None:
         tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
     config = EncoderConfig.preset(options.model, max_length=options.max_length,
                                   vocabulary_size=tokenizer.vocabulary_size)
-    if getattr(options, "pooling", None):
-        config = config.replace(pooling=options.pooling)
-    config = config.replace(**{key: value for key, value in overrides.items() if key in _applicable(config)})
+    config = config.replace(**_encoder_changes(options, config),
+                            **{key: value for key, value in overrides.items() if key in _applicable(config)})
     return tokenizer, build_encoder(config, name="encoder"), config
+
+
+def _encoder_changes(options, config):
+    """The config fields the flags `--pooling` and `--dropout` change."""
+    flags = {"pooling": getattr(options, "pooling", None), "dropout": getattr(options, "dropout", None)}
+    return {key: value for key, value in flags.items() if value is not None and value != getattr(config, key)}
 
 
 def _rebuilt(encoder, config):
