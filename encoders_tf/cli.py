@@ -194,6 +194,15 @@ def build_parser():
     _add_training_arguments(distill, "tokens per text for the student, specials included (default: 64)",
                             "run directory (default: runs/distill-STUDENT-DATASET)")
     _add_augment_arguments(distill, "the transfer set: N copies of each training text, labelled by the teacher")
+    unlabelled = distill.add_argument_group("unlabelled transfer texts", "labelled by the teacher alone, added to "
+                                            "the transfer set (never a validation or test text)")
+    unlabelled.add_argument("--transfer-texts", metavar="SOURCE",
+                            help="NAME:SPLITS of a named data set (e.g. imdb:unsup), a text file (one text a line) "
+                                 "or a directory of .txt files")
+    unlabelled.add_argument("--transfer-sentences", action="store_true",
+                            help="cut each text into its sentences (e.g. reviews for a teacher of sentences)")
+    unlabelled.add_argument("--transfer-max-texts", type=_positive_int, metavar="N",
+                            help="keep the first N texts (after cutting; default: all)")
 
     pretrain = commands.add_parser("pretrain", help="pretrain an encoder from scratch with masked-LM (resumes "
                                                     "from its backup after a kill); `train --init OUT` fine-tunes it")
@@ -355,7 +364,9 @@ def _distill(args):
     options = DistillOptions(
         teacher=args.teacher, model=args.student, student_vocabulary=args.student_vocabulary,
         student_embeddings=args.student_embeddings, alpha=args.alpha,
-        match=args.match, temperature=args.temperature, cache_dir=args.cache_dir, **_common_options(args),
+        match=args.match, temperature=args.temperature, cache_dir=args.cache_dir,
+        transfer_texts=args.transfer_texts, transfer_sentences=args.transfer_sentences,
+        transfer_max_texts=args.transfer_max_texts, **_common_options(args),
         **_classifier_options(args))
     run = distill(options)
     print(json.dumps({"run_dir": str(options.run_dir()), **_summary(run["test_metrics"])}, indent=2))

@@ -282,3 +282,83 @@ def test_a_student_starts_from_the_teachers_token_embeddings(teacher, tmp_path, 
                  "--out", str(tmp_path / "refused")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--student-vocabulary teacher" in err and "\n" not in err and not (tmp_path / "refused").exists()
+
+
+def test_sentences_are_cut_at_their_ends_and_at_line_breaks():
+    from encoders_tf.data.sentences import split_sentences
+
+    assert split_sentences("A fine film. I laughed!<br /><br />\"Go,\" he said. 10 out of 10?") == [
+        "A fine film.", "I laughed!", "\"Go,\" he said.", "10 out of 10?"]
+    assert split_sentences('He said "Great." Then he left...\nAnd wept.<BR>') == [
+        'He said "Great."', "Then he left...", "And wept."]
+    # No capital after the stop (SST-2's lower-cased phrases): one text, as written.
+    assert split_sentences("it 's a charming film . really") == ["it 's a charming film . really"]
+    assert split_sentences("  <br />\n ") == []
+
+
+def test_transfer_texts_leave_out_evaluation_text_and_refuse_an_evaluation_split(tmp_path):
+    from encoders_tf.data import DataError
+    from encoders_tf.data.transfer import load_transfer_texts
+
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text("A lovely film. It 's dull!\n\nGreat acting.<br />Weak plot.\nThe end.\n")
+    transfer = load_transfer_texts(str(reviews), sentences=True, exclude=["it's DULL", "never seen"])
+    assert transfer.texts == ("A lovely film.", "Great acting.", "Weak plot.", "The end.")
+    assert transfer.dropped == 1 and transfer.source == f"{reviews}, sentences"
+    assert load_transfer_texts(str(reviews), sentences=True, max_texts=2).texts == ("A lovely film.", "It 's dull!")
+    whole = load_transfer_texts(str(reviews))  # a document a line
+    assert whole.texts[0] == "A lovely film. It 's dull!" and len(whole) == 3
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.txt").write_text("One review.\nStill the same one.")
+    assert load_transfer_texts(str(folder)).texts == ("One review.\nStill the same one.",)
+
+    with pytest.raises(DataError, match=r"sst2's validation split, which the student is evaluated on"):
+        load_transfer_texts("sst2:train,validation", dataset="sst2")
+    with pytest.raises(DataError, match=r"none left \(1 equal an evaluation text\)"):
+        load_transfer_texts(str(folder), exclude=["one review still the same one"])
+    with pytest.raises(DataError, match="not found"):
+        load_transfer_texts(str(tmp_path / "missing.txt"))
+
+
+def test_unlabelled_transfer_texts_need_single_texts_and_their_flags_need_a_source(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    options = distill_module.DistillOptions(teacher="t", transfer_texts="reviews.txt", dataset="mrpc")
+    with pytest.raises(InputError, match="mrpc holds pairs of texts"):
+        distill_module._unlabelled_transfer(options, SimpleNamespace(has_pairs=True))
+    for flags in (["--transfer-sentences"], ["--transfer-max-texts", "10"]):
+        assert main(["distill", "--teacher", str(tmp_path), "--dataset", "sst2", *flags]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "--transfer-texts, which was not given" in err and "\n" not in err
+
+
+@pytest.mark.slow  # trains the teacher, then the student
+def test_unlabelled_transfer_texts_join_the_transfer_set_labelled_by_the_teacher(teacher, tmp_path, capsys,
+                                                                                  monkeypatch):
+    teacher_dir, data = teacher
+    from encoders_tf.data import load_dataset
+
+    held_out = load_dataset(str(data), seed=0).test.texts[0]
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text(f"The film was great. Boring plot!<br />{held_out.upper()}.\nA superb story. Dull acting.\n")
+    seen = {}
+    original = distill_module.teacher_logits
+
+    def recording(teacher, texts, pairs=None, **kwargs):
+        seen["texts"] = list(texts)
+        return original(teacher, texts, pairs, **kwargs)
+
+    monkeypatch.setattr(distill_module, "teacher_logits", recording)
+    out = tmp_path / "student"
+    assert main(["distill", "--teacher", str(teacher_dir), "--student", "bilstm", "--dataset", str(data),
+                 "--epochs", "1", "--batch-size", "16", "--max-length", "16", "--vocabulary-size", "60",
+                 "--transfer-texts", str(reviews), "--transfer-sentences", "--transfer-max-texts", "3",
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    run = json.loads((out / "run.json").read_text())
+    added = ["The film was great.", "Boring plot!", "A superb story."]  # the held-out text left out
+    assert seen["texts"][-3:] == added and len(seen["texts"]) == run["split_sizes"]["train"] + 3
+    assert run["distillation"]["unlabelled"] == {"source": f"{reviews}, sentences", "texts": 3,
+                                                 "dropped_as_evaluation_texts": 1}
+    assert run["distillation"]["augmented"] == 0 and run["distillation"]["transfer_size"] == len(seen["texts"])

@@ -7,9 +7,11 @@ import dataclasses
 import pathlib
 
 import keras
+import numpy as np
 
-from encoders_tf.data import load_dataset, to_tf_dataset
+from encoders_tf.data import Split, load_dataset, to_tf_dataset
 from encoders_tf.data.augment import augment_split
+from encoders_tf.data.transfer import load_transfer_texts
 from encoders_tf.errors import InputError
 from encoders_tf.tasks import Distillation, TextClassifier
 from encoders_tf.text import train_wordpiece_vocabulary
@@ -37,6 +39,11 @@ class DistillOptions(TrainOptions):
     temperature: float | None = None  # softens "kl" (default 2); "mse" takes 1
     match: str = "kl"  # kl (Hinton et al.) or mse on logits (Tang et al.)
     cache_dir: str | None = None  # cached teacher logits (default: TEACHER/cache)
+    # Unlabelled texts added to the transfer set, labelled by the teacher alone: "NAME:SPLITS" (e.g. imdb:unsup),
+    # a text file (one text a line) or a directory of .txt files; cut into sentences, the first N kept.
+    transfer_texts: str | None = None
+    transfer_sentences: bool = False
+    transfer_max_texts: int | None = None
 
     def run_dir(self) -> pathlib.Path:
         return pathlib.Path(self.out or f"runs/distill-{self.model}-{pathlib.Path(self.dataset).stem}")
@@ -45,8 +52,9 @@ class DistillOptions(TrainOptions):
 def distill(options: DistillOptions, verbose: int | str = "auto") -> dict:
     """Distils the classifier run `options.teacher` into a new `options.model` student; writes the run directory.
 
-    The transfer set is the training split and, with `augment_factor`, its augmented copies (never validation
-    or test text), all labelled by the teacher's logits, computed once and cached. The student trains on
+    The transfer set is the training split and, with `augment_factor`, its augmented copies, and with
+    `transfer_texts`, unlabelled texts (never validation or test text), all labelled by the teacher's logits,
+    computed once and cached. The student trains on
     `Distillation`'s loss; validation (early stopping) and the test metrics use the true labels. run.json
     records the teacher (path and SHA-256 of its weights) and the recipe.
 
@@ -89,6 +97,8 @@ def check_options(options):
     if options.init:
         raise InputError("distill trains its student from scratch; --init does not apply (fine-tune the "
                          "result with `encoders-tf train --init`)")
+    if (options.transfer_sentences or options.transfer_max_texts) and not options.transfer_texts:
+        raise InputError("--transfer-sentences and --transfer-max-texts shape --transfer-texts, which was not given")
     options.augmentation()  # its own checks
 
 
@@ -124,6 +134,10 @@ def _distill(options, verbose):
                         skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
     _check_teacher_data(options, teacher_run, data)
     transfer = augment_split(data.train, options.augmentation(), copies_labelled=False)
+    unlabelled = _unlabelled_transfer(options, data)
+    if unlabelled is not None:
+        transfer = Split(transfer.texts + unlabelled.texts,
+                         np.concatenate([transfer.labels, np.full(len(unlabelled), -1, np.int64)]))
     logits, cache = teacher_logits(options.teacher, transfer.texts, transfer.pairs, cache_dir=options.cache_dir,
                                    verbose=bool(verbose))
     temperature = options.temperature or (2.0 if options.match == "kl" else 1.0)
@@ -173,12 +187,27 @@ def _distill(options, verbose):
                     "temperature": temperature, "match": options.match,
                     "student_vocabulary": options.student_vocabulary,
                     "student_embeddings": options.student_embeddings, "augmentation": options.augmentation().to_dict(),
-                    "transfer_size": len(transfer), "augmented": len(transfer) - len(data.train),
+                    "transfer_size": len(transfer),
+                    "augmented": len(transfer) - len(data.train) - len(unlabelled or ()),
+                    "unlabelled": unlabelled and {"source": unlabelled.source, "texts": len(unlabelled),
+                                                  "dropped_as_evaluation_texts": unlabelled.dropped},
                     "teacher_logits_cache": cache}
     return finish(options, strategy, run_dir, student, history, recipe=recipe, config=config, data=data,
                   train_seconds=train_seconds, ms_per_example=ms_per_example, metrics=metrics,
                   class_names=list(data.class_names), text_pair=data.has_pairs, skipped_rows=data.skipped_rows,
                   xla=bool(model.jit_compile), distillation=distillation)
+
+
+def _unlabelled_transfer(options, data):
+    """`options.transfer_texts`' texts (none of them a validation or test text), or None."""
+    if not options.transfer_texts:
+        return None
+    if data.has_pairs:
+        raise InputError(f"--transfer-texts gives single texts, but {options.dataset} holds pairs of texts; "
+                         f"accepted: a data set of single texts")
+    return load_transfer_texts(options.transfer_texts, data_dir=options.data_dir,
+                               sentences=options.transfer_sentences, max_texts=options.transfer_max_texts,
+                               exclude=data.validation.texts + data.test.texts, dataset=options.dataset)
 
 
 def _resized(tokenizer, max_length):
