@@ -139,6 +139,20 @@ def teacher(tmp_path_factory):
     return tmp / "teacher", data
 
 
+@pytest.fixture
+def labelled_by_teacher(monkeypatch):
+    """{"texts": the transfer set `distill` hands the teacher to label}, filled when it does."""
+    seen = {}
+    original = distill_module.teacher_logits
+
+    def recording(teacher, texts, pairs=None, **kwargs):
+        seen["texts"] = list(texts)
+        return original(teacher, texts, pairs, **kwargs)
+
+    monkeypatch.setattr(distill_module, "teacher_logits", recording)
+    return seen
+
+
 @pytest.mark.slow  # trains the teacher
 def test_teacher_logits_are_the_teachers_and_a_changed_teacher_is_never_read_from_the_cache(teacher, tmp_path):
     teacher_dir, _ = teacher
@@ -187,16 +201,9 @@ def test_distill_on_the_whole_training_split(teacher, tmp_path, capsys):
 
 @pytest.mark.slow  # trains the teacher, then the student
 def test_distill_end_to_end_augments_only_training_text_and_exports_a_servable_classifier(
-        teacher, tmp_path, capsys, monkeypatch):
+        teacher, tmp_path, capsys, labelled_by_teacher):
     teacher_dir, data = teacher
-    seen = {}
-    original = distill_module.teacher_logits
-
-    def recording(teacher, texts, pairs=None, **kwargs):
-        seen["texts"] = list(texts)
-        return original(teacher, texts, pairs, **kwargs)
-
-    monkeypatch.setattr(distill_module, "teacher_logits", recording)
+    seen = labelled_by_teacher
     out = tmp_path / "student"
     capsys.readouterr()
     assert main(["distill", "--teacher", str(teacher_dir), "--student", "bilstm", "--dataset", str(data),
@@ -335,21 +342,14 @@ def test_unlabelled_transfer_texts_need_single_texts_and_their_flags_need_a_sour
 
 @pytest.mark.slow  # trains the teacher, then the student
 def test_unlabelled_transfer_texts_join_the_transfer_set_labelled_by_the_teacher(teacher, tmp_path, capsys,
-                                                                                  monkeypatch):
+                                                                                  labelled_by_teacher):
     teacher_dir, data = teacher
+    seen = labelled_by_teacher
     from encoders_tf.data import load_dataset
 
     held_out = load_dataset(str(data), seed=0).test.texts[0]
     reviews = tmp_path / "reviews.txt"
     reviews.write_text(f"The film was great. Boring plot!<br />{held_out.upper()}.\nA superb story. Dull acting.\n")
-    seen = {}
-    original = distill_module.teacher_logits
-
-    def recording(teacher, texts, pairs=None, **kwargs):
-        seen["texts"] = list(texts)
-        return original(teacher, texts, pairs, **kwargs)
-
-    monkeypatch.setattr(distill_module, "teacher_logits", recording)
     out = tmp_path / "student"
     assert main(["distill", "--teacher", str(teacher_dir), "--student", "bilstm", "--dataset", str(data),
                  "--epochs", "1", "--batch-size", "16", "--max-length", "16", "--vocabulary-size", "60",
