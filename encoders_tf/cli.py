@@ -162,7 +162,9 @@ def build_parser():
                        choices=list(PRESETS), metavar="{" + ",".join(PRESETS) + "}")
     _add_data_arguments(train, "tweets (default), sst2, imdb, mrpc, or a .csv/.tsv/.jsonl file; with --task tokens: "
                                "conll2003 (default) or a file of `word TAG` lines")
-    _add_training_arguments(train, "tokens per text, specials included (default: 64; 128 with --task tokens)",
+    _add_training_arguments(train, "tokens per text, specials included (default: 64, 128 with --task tokens, or "
+                                   "the --init run's; longer than a Transformer's positions gives it more, its "
+                                   "learned ones copied to fill them)",
                             "run directory (default: runs/MODEL-DATASET)")
     train.add_argument("--init", metavar="RUN_DIR",
                        help="fine-tune the tokenizer and encoder of a run directory (of `train`, `pretrain` or "
@@ -220,8 +222,10 @@ def build_parser():
     pretrain.add_argument("--max-documents", type=_positive_int, help="keep the first N documents (quick runs)")
     pretrain.add_argument("--held-out", type=_fraction, default=0.05,
                           help="share of the documents held out for masked accuracy and perplexity (default: 0.05)")
-    pretrain.add_argument("--max-length", type=_positive_int, default=128,
-                          help="window length in tokens; long documents give several windows (default: 128)")
+    pretrain.add_argument("--max-length", type=_positive_int,
+                          help="window length in tokens; long documents give several windows (default: 128, or the "
+                               "--init run's; longer than a Transformer's positions gives it more, its learned ones "
+                               "copied to fill them: pretrain on short windows, then on long ones)")
     pretrain.add_argument("--vocabulary-size", type=_positive_int, default=8000,
                           help="WordPiece vocabulary trained on the text (default: 8000)")
     pretrain.add_argument("--epochs", type=_positive_int, default=1)
@@ -336,7 +340,7 @@ def _train(args):
         if unused:
             raise UsageError(f"{', '.join(unused)} do not apply to --task tokens (accepted there: --dataset, "
                              f"--max-length and the training options)")
-        options = TagOptions(dataset=args.dataset or "conll2003", max_length=args.max_length or 128, **common)
+        options = TagOptions(dataset=args.dataset or "conll2003", max_length=args.max_length, **common)
         run = train_tagger(options)
     else:
         from encoders_tf.training.classifier import TrainOptions, train_classifier
@@ -351,7 +355,7 @@ def _classifier_options(args):
     """The options of a text classifier's data, budget and augmentation (train and distill)."""
     return dict(
         dataset=args.dataset or "tweets", text_column=args.text_column, text_pair_column=args.text_pair_column,
-        label_column=args.label_column, skip_bad_rows=args.skip_bad_rows, max_length=args.max_length or 64,
+        label_column=args.label_column, skip_bad_rows=args.skip_bad_rows, max_length=args.max_length,
         early_stopping=args.early_stopping, budget_minutes=args.budget_minutes, jit_compile=args.jit_compile,
         augment_factor=args.augment_factor,
         augment_mask=args.augment_mask, augment_swap=args.augment_swap, augment_delete=args.augment_delete,

@@ -185,6 +185,47 @@ def test_dropout_flags_set_a_new_and_an_init_runs_encoder_and_head(tmp_path, cap
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+def test_a_longer_max_length_gives_an_init_runs_transformer_more_positions(tmp_path, capsys):
+    import numpy as np
+
+    from encoders_tf.training.driver import RunOptions, tokenizer_and_encoder
+    from encoders_tf.training.runs import load_run
+
+    pretrained = _converted_tiny_run(tmp_path / "pretrained")  # 16 learned positions
+    tokenizer, encoder, config = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained"), max_length=40),
+                                                       None)
+    assert tokenizer.max_length == 40 and config.max_length == 40
+    old, new = pretrained.encoder.embedding.position.embeddings.numpy(), encoder.embedding.position.embeddings.numpy()
+    assert new.shape == (40, old.shape[1])
+    np.testing.assert_array_equal(new, np.concatenate([old, old, old[:8]]))
+    others = [(ours, theirs) for ours, theirs in zip(encoder.weights, pretrained.encoder.weights, strict=True)
+              if "position" not in ours.path]
+    for ours, theirs in others:
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    inputs = pretrained.tokenizer(["a lovely film"])  # within the old positions, the same outputs
+    np.testing.assert_allclose(encoder(inputs)["sequence_output"], pretrained.encoder(inputs)["sequence_output"],
+                               atol=1e-6)
+    # shorter: the tokenizer cuts sooner, the encoder keeps its positions; unset: the run's own length
+    tokenizer, _, config = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained"), max_length=8), None)
+    assert tokenizer.max_length == 8 and config.max_length == 16
+    tokenizer, _, config = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained")), None)
+    assert tokenizer.max_length == 16 and config.max_length == 16
+
+    # pretrain short, then long: `pretrain --init RUN --max-length` longer, then `train --init` at that length
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(["a lovely film and a dull film " * 6] * 24) + "\n")
+    assert main(["pretrain", "--init", str(tmp_path / "pretrained"), "--text-file", str(text), "--max-length", "40",
+                 "--batch-size", "8", "--out", str(tmp_path / "long")]) == 0
+    model, run = load_run(tmp_path / "long")
+    assert run["encoder_config"]["max_length"] == 40 and model.tokenizer.max_length == 40
+    assert model.encoder.embedding.position.embeddings.shape == (40, old.shape[1])
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=32)
+    assert main(["train", "--init", str(tmp_path / "long"), "--dataset", str(data), "--epochs", "1",
+                 "--batch-size", "16", "--out", str(tmp_path / "run")]) == 0
+    model, run = load_run(tmp_path / "run")
+    assert run["encoder_config"]["max_length"] == 40 and model.tokenizer.max_length == 40
+
+
 def test_an_init_run_fine_tunes_in_mixed_bfloat16_with_its_weights(tmp_path, capsys):
     import numpy as np
 

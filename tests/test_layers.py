@@ -106,6 +106,17 @@ def test_sinusoidal_table_follows_the_paper():
             assert table[pos, 2 * i + 1] == pytest.approx(math.cos(angle), abs=1e-6)
 
 
+def test_longer_position_table_repeats_the_trained_rows_and_keeps_the_offset_rows():
+    table = np.arange(10.0).reshape(5, 2)  # 2 offset rows, then positions 0, 1, 2
+    longer = layers.longer_position_table(table, 7, offset=2)
+    assert longer.shape == (9, 2)
+    np.testing.assert_array_equal(longer[:2], table[:2])
+    np.testing.assert_array_equal(longer[2:], table[[2, 3, 4, 2, 3, 4, 2]])
+    np.testing.assert_array_equal(layers.longer_position_table(table, 3, offset=2), table)
+    with pytest.raises(ValueError, match="max_length 2 is shorter than the table's 3 positions"):
+        layers.longer_position_table(table, 2, offset=2)
+
+
 @pytest.mark.parametrize("position_embedding", ["learned", "sinusoidal"])
 def test_text_embedding_matches_numpy(position_embedding):
     ids = np.array([[2, 5, 9, 3, 0, 0]], dtype="int32")

@@ -47,6 +47,31 @@ class PositionEmbedding(keras.layers.Layer):
         return config
 
 
+def longer_position_table(table, max_length, offset=0):
+    """A learned position table for `max_length` positions, made from a shorter one by copying its rows.
+
+    The table's position rows are repeated until `max_length` are filled, so position p starts from the
+    vector of position p mod the old length: Longformer's initialization (Beltagy et al., 2020, section
+    5.1), which keeps the attention's local patterns, where new random rows would start from noise. The
+    `offset` rows before the positions (RoBERTa's) are kept as they are.
+
+    Args:
+        table: array [offset + L, H], the trained table.
+        max_length: positions wanted, at least L.
+        offset: rows before the first position.
+
+    Example:
+    >>> longer_position_table(np.arange(6.0).reshape(3, 2), 5).tolist()
+    [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [0.0, 1.0], [2.0, 3.0]]
+    """
+    table = np.asarray(table)
+    positions = table[offset:]
+    if max_length < len(positions):
+        raise ValueError(f"max_length {max_length} is shorter than the table's {len(positions)} positions")
+    copies = -(-max_length // len(positions))
+    return np.concatenate([table[:offset], np.tile(positions, (copies, 1))[:max_length]])
+
+
 def sinusoidal_table(length, depth):
     """PE[pos, 2i] = sin(pos / 10000^(2i/depth)), PE[pos, 2i+1] = cos(pos / 10000^(2i/depth)).
 

@@ -17,8 +17,8 @@ from encoders_tf.tasks import Distillation, TextClassifier
 from encoders_tf.text import train_wordpiece_vocabulary
 from encoders_tf.training.classifier import TrainOptions, classifier_callbacks, evaluate_split, pad_to_length
 from encoders_tf.training.determinism import op_determinism
-from encoders_tf.training.driver import (dtype_policy, finish, optimizer_for, resumable_fit, start,
-                                         tokenizer_and_encoder)
+from encoders_tf.training.driver import (dtype_policy, finish, optimizer_for, resized_tokenizer, resumable_fit,
+                                         start, tokenizer_and_encoder)
 from encoders_tf.training.runs import load_run, read_run_info
 from encoders_tf.training.teacher_logits import teacher_logits
 
@@ -155,9 +155,8 @@ def _distill(options, verbose):
         overrides["type_vocabulary_size"] = 2
     total_steps = -(-len(transfer) // options.batch_size) * options.epochs
     with dtype_policy(options.precision), strategy.scope():
-        tokenizer, encoder, config = tokenizer_and_encoder(
-            options, vocabulary, tokenizer=teacher_tokenizer and _resized(teacher_tokenizer, options.max_length),
-            **overrides)
+        student_tokenizer = teacher_tokenizer and resized_tokenizer(teacher_tokenizer, options.max_length or options.default_max_length)
+        tokenizer, encoder, config = tokenizer_and_encoder(options, vocabulary, tokenizer=student_tokenizer, **overrides)
         student = TextClassifier(tokenizer, encoder, data.num_classes, class_names=data.class_names,
                                  text_pair=data.has_pairs, dropout=options.head_dropout)
         if teacher_embeddings is not None:
@@ -208,9 +207,3 @@ def _unlabelled_transfer(options, data):
     return load_transfer_texts(options.transfer_texts, data_dir=options.data_dir,
                                sentences=options.transfer_sentences, max_texts=options.transfer_max_texts,
                                exclude=data.validation.texts + data.test.texts, dataset=options.dataset)
-
-
-def _resized(tokenizer, max_length):
-    """A new tokenizer layer like `tokenizer`, cutting at `max_length`."""
-    config = {**tokenizer.get_config(), "max_length": max_length, "name": "tokenizer"}
-    return type(tokenizer).from_config(config)

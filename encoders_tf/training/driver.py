@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
+from typing import ClassVar
 
 import keras
 
@@ -13,6 +14,7 @@ from encoders_tf.config import EncoderConfig
 from encoders_tf.distribute import explain_peer_failures, is_chief, per_replica_batch, strategy_from_flag
 from encoders_tf.encoders import build_encoder
 from encoders_tf.errors import InputError
+from encoders_tf.layers import longer_position_table
 from encoders_tf.text import WordPieceTokenizer
 from encoders_tf.training.backup import read_position
 from encoders_tf.training.loop import fit
@@ -34,7 +36,10 @@ class RunOptions:
     data_dir: str | None = None
     epochs: int = 3
     batch_size: int = 64
-    max_length: int = 64
+    # Tokens per text, specials included; None: `default_max_length` for a new model, the run's own with `init`
+    # (longer than its positions: see `tokenizer_and_encoder`).
+    max_length: int | None = None
+    default_max_length: ClassVar[int] = 64
     learning_rate: float | None = None
     vocabulary_size: int = 8000
     seed: int = 0
@@ -117,39 +122,60 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
     if getattr(options, "init", None):
         model, run = load_run(options.init)
         config = EncoderConfig.from_dict(run["encoder_config"])
+        tokenizer = model.tokenizer
+        if options.max_length and options.max_length != tokenizer.max_length:
+            tokenizer = resized_tokenizer(tokenizer, options.max_length)
         changes = _encoder_changes(options, config)
         if changes:
             config = config.replace(**changes)
         elif keras.config.dtype_policy().name == model.encoder.dtype_policy.name:
-            return model.tokenizer, model.encoder, config
-        # Another pooling or dropout, or another precision (`--precision`, set around this call: the loaded
-        # encoder keeps the policy it was saved with, its sublayers would take the new one): built anew, the
-        # same weights.
-        return model.tokenizer, _rebuilt(model.encoder, config), config
+            return tokenizer, model.encoder, config
+        # Another pooling, dropout or length, or another precision (`--precision`, set around this call: the
+        # loaded encoder keeps the policy it was saved with, its sublayers would take the new one): built anew,
+        # the same weights.
+        return tokenizer, _rebuilt(model.encoder, config), config
+    max_length = options.max_length or options.default_max_length
     if tokenizer is None:
-        tokenizer = WordPieceTokenizer(vocabulary, max_length=options.max_length, name="tokenizer")
-    config = EncoderConfig.preset(options.model, max_length=options.max_length,
+        tokenizer = WordPieceTokenizer(vocabulary, max_length=max_length, name="tokenizer")
+    config = EncoderConfig.preset(options.model, max_length=max_length,
                                   vocabulary_size=tokenizer.vocabulary_size)
     config = config.replace(**_encoder_changes(options, config),
                             **{key: value for key, value in overrides.items() if key in _applicable(config)})
     return tokenizer, build_encoder(config, name="encoder"), config
 
 
+def resized_tokenizer(tokenizer, max_length):
+    """A new tokenizer layer like `tokenizer`, cutting at `max_length`."""
+    config = {**tokenizer.get_config(), "max_length": max_length, "name": "tokenizer"}
+    return type(tokenizer).from_config(config)
+
+
 def _encoder_changes(options, config):
-    """The config fields the flags `--pooling` and `--dropout` change."""
+    """The config fields the flags `--pooling`, `--dropout` and `--max-length` change: a length beyond the
+    positions of a Transformer with absolute ones gives it more (LSTMs and relative positions have no limit)."""
     flags = {"pooling": getattr(options, "pooling", None), "dropout": getattr(options, "dropout", None)}
-    return {key: value for key, value in flags.items() if value is not None and value != getattr(config, key)}
+    changes = {key: value for key, value in flags.items() if value is not None and value != getattr(config, key)}
+    if (config.architecture == "transformer" and config.position_embedding != "relative" and options.max_length
+            and options.max_length > config.max_length):
+        changes["max_length"] = options.max_length
+    return changes
 
 
 def _rebuilt(encoder, config):
     """A copy of `encoder` built as `config` says under the current dtype policy: the same weights (a new
-    pooling layer's own, "weighted", start new)."""
+    pooling layer's own, "weighted", start new; a longer learned position table is filled with copies of the
+    trained one, see `longer_position_table`)."""
     rebuilt = build_encoder(config, name=encoder.name)
     rebuilt.build({"token_ids": (None, None), "padding_mask": (None, None)})
     weights = {weight.path: weight for weight in encoder.weights}
     for weight in rebuilt.weights:
-        if weight.path in weights:
-            weight.assign(weights[weight.path])
+        if weight.path not in weights:
+            continue
+        value = weights[weight.path]
+        if tuple(value.shape) != tuple(weight.shape):  # only the position table's rows can differ
+            value = longer_position_table(keras.ops.convert_to_numpy(value), config.max_length,
+                                          config.position_offset)
+        weight.assign(value)
     return rebuilt
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+from typing import ClassVar
 
 import keras
 import numpy as np
@@ -36,7 +37,8 @@ class PretrainOptions:
 
     model: str = "transformer"  # any preset of encoders_tf.config.PRESETS
     init: str | None = None  # or a run directory (pretrained, converted) to continue pretraining: its tokenizer
-    #                          (with [MASK]) and encoder; model, max_length and vocabulary_size are then its own
+    #                          (with [MASK]) and encoder; model and vocabulary_size are then its own, and
+    #                          max_length too when None (a longer one extends its learned positions)
     dataset: str | None = None  # a named data set ...
     split: str = "train"  # ... and its splits, comma-separated ("unsup,train" for IMDB)
     text_file: str | None = None  # or a text file, one document a line
@@ -44,7 +46,8 @@ class PretrainOptions:
     data_dir: str | None = None
     max_documents: int | None = None  # keep the first N documents (quick runs)
     held_out: float = 0.05  # share of the documents held out for the per-epoch accuracy and perplexity
-    max_length: int = 128
+    max_length: int | None = None  # None: `default_max_length`, or the init run's own
+    default_max_length: ClassVar[int] = 128
     vocabulary_size: int = 8000
     epochs: int = 1
     batch_size: int = 32
@@ -170,7 +173,7 @@ def _check(options):
         raise InputError(f"held_out must be a fraction in (0, 1), got {options.held_out!r}")
     if not 0.0 < options.mask_rate < 1.0:
         raise InputError(f"mask_rate must be a fraction in (0, 1), got {options.mask_rate!r}")
-    if not isinstance(options.max_length, int) or options.max_length < 3:
+    if options.max_length is not None and (not isinstance(options.max_length, int) or options.max_length < 3):
         raise InputError(f"max_length must be an integer of at least 3 ([CLS], a token, [SEP]), got "
                          f"{options.max_length!r}")
     smallest = len(SPECIAL_TOKENS) + 2

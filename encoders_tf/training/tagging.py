@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import time
+from typing import ClassVar
 
 import keras
 import tensorflow as tf
@@ -26,7 +27,7 @@ class TagOptions(RunOptions):
     model: str = "bilstm"
     dataset: str = "conll2003"  # or the path of a CoNLL-layout file
     batch_size: int = 32
-    max_length: int = 128  # pieces per sentence, [CLS] and [SEP] included; words beyond get no tag
+    default_max_length: ClassVar[int] = 128  # pieces per sentence, [CLS] and [SEP] included; words beyond get no tag
 
     def run_dir(self) -> pathlib.Path:
         model = pathlib.Path(self.init).name if self.init else self.model
