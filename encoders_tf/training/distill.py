@@ -155,8 +155,10 @@ def _distill(options, verbose):
         overrides["type_vocabulary_size"] = 2
     total_steps = -(-len(transfer) // options.batch_size) * options.epochs
     with dtype_policy(options.precision), strategy.scope():
-        student_tokenizer = teacher_tokenizer and resized_tokenizer(teacher_tokenizer, options.max_length or options.default_max_length)
-        tokenizer, encoder, config = tokenizer_and_encoder(options, vocabulary, tokenizer=student_tokenizer, **overrides)
+        length = options.max_length or options.default_max_length
+        student_tokenizer = teacher_tokenizer and resized_tokenizer(teacher_tokenizer, length)
+        tokenizer, encoder, config = tokenizer_and_encoder(options, vocabulary, tokenizer=student_tokenizer,
+                                                           **overrides)
         student = TextClassifier(tokenizer, encoder, data.num_classes, class_names=data.class_names,
                                  text_pair=data.has_pairs, dropout=options.head_dropout)
         if teacher_embeddings is not None:
