@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import math
 
 import numpy as np
 import pytest
@@ -121,8 +122,11 @@ def test_one_epoch_writes_a_loadable_run(tmp_path, repetitive_text, model):
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history["val_masked_accuracy"]) == 1 and len(history["val_perplexity"]) == 1
     assert 0.0 <= history["val_masked_accuracy"][0] <= 1.0
-    # guessing uniformly gives the vocabulary's size; one epoch of repetitive text already does better
-    assert 1.0 < history["val_perplexity"][0] < run["vocabulary_size"], history["val_perplexity"]
+    # guessing uniformly gives the vocabulary's size (60); one epoch of repetitive text already does better
+    # (measured: 42 for the Transformer, 15 for the BiLSTM)
+    assert history["val_perplexity"][0] < 0.8 * run["vocabulary_size"], history["val_perplexity"]
+    # and it is exp of the masked tokens' mean cross-entropy (the loss averages batches' means: within 2%)
+    assert history["val_perplexity"][0] == pytest.approx(math.exp(history["val_loss"][0]), rel=0.02)
     assert json.loads((run_dir / "metrics.json").read_text())["perplexity"] == history["val_perplexity"][0]
     # the encoder is usable on its own: what `train --init` takes
     assert loaded.encode(["the cat sat"]).shape == (1, loaded.encoder.output_size)

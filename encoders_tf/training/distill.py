@@ -17,8 +17,8 @@ from encoders_tf.tasks import Distillation, TextClassifier
 from encoders_tf.text import train_wordpiece_vocabulary
 from encoders_tf.training.classifier import TrainOptions, classifier_callbacks, evaluate_split, pad_to_length
 from encoders_tf.training.determinism import op_determinism
-from encoders_tf.training.driver import (dtype_policy, finish, optimizer_for, resized_tokenizer, resumable_fit,
-                                         start, tokenizer_and_encoder)
+from encoders_tf.training.driver import (dtype_policy, finish, new_max_length, optimizer_for, resized_tokenizer,
+                                         resumable_fit, start, tokenizer_and_encoder)
 from encoders_tf.training.runs import load_run, read_run_info
 from encoders_tf.training.teacher_logits import teacher_logits
 
@@ -155,8 +155,7 @@ def _distill(options, verbose):
         overrides["type_vocabulary_size"] = 2
     total_steps = -(-len(transfer) // options.batch_size) * options.epochs
     with dtype_policy(options.precision), strategy.scope():
-        length = options.max_length or options.default_max_length
-        student_tokenizer = teacher_tokenizer and resized_tokenizer(teacher_tokenizer, length)
+        student_tokenizer = teacher_tokenizer and resized_tokenizer(teacher_tokenizer, new_max_length(options))
         tokenizer, encoder, config = tokenizer_and_encoder(options, vocabulary, tokenizer=student_tokenizer,
                                                            **overrides)
         student = TextClassifier(tokenizer, encoder, data.num_classes, class_names=data.class_names,

@@ -134,7 +134,7 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
         # loaded encoder keeps the policy it was saved with, its sublayers would take the new one): built anew,
         # the same weights.
         return tokenizer, _rebuilt(model.encoder, config), config
-    max_length = options.max_length or options.default_max_length
+    max_length = new_max_length(options)
     if tokenizer is None:
         tokenizer = WordPieceTokenizer(vocabulary, max_length=max_length, name="tokenizer")
     config = EncoderConfig.preset(options.model, max_length=max_length,
@@ -142,6 +142,11 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
     config = config.replace(**_encoder_changes(options, config),
                             **{key: value for key, value in overrides.items() if key in _applicable(config)})
     return tokenizer, build_encoder(config, name="encoder"), config
+
+
+def new_max_length(options):
+    """The tokens per text of a new model: `options.max_length`, else its command's default."""
+    return options.max_length or options.default_max_length
 
 
 def resized_tokenizer(tokenizer, max_length):

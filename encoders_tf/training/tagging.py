@@ -27,7 +27,8 @@ class TagOptions(RunOptions):
     model: str = "bilstm"
     dataset: str = "conll2003"  # or the path of a CoNLL-layout file
     batch_size: int = 32
-    default_max_length: ClassVar[int] = 128  # pieces per sentence, [CLS] and [SEP] included; words beyond get no tag
+    # Pieces per sentence, [CLS] and [SEP] included; words beyond get no tag.
+    default_max_length: ClassVar[int] = 128
 
     def run_dir(self) -> pathlib.Path:
         model = pathlib.Path(self.init).name if self.init else self.model
