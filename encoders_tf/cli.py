@@ -92,7 +92,8 @@ def _add_training_arguments(parser, max_length_help, out_help):
                              "batches), so batches pad less: on SST-2, training is twice as fast")
     parser.add_argument("--pooling", choices=sorted(set(TRANSFORMER_POOLINGS + LSTM_POOLINGS)),
                         help="how a new encoder pools its outputs into one vector (default: the preset's; LSTM: "
-                             "last, mean, max or weighted; Transformer: cls, mean, max or weighted)")
+                             "last, mean, max or weighted; Transformer: cls, mean, max, weighted or pooler, BERT's dense "
+                             "and tanh on [CLS], new unless `convert --pooling pooler` imported it)")
     parser.add_argument("--dropout", type=_dropout_rate, metavar="RATE",
                         help="the encoder's dropout rate (default: the preset's, 0.1 for Transformers and 0 for "
                              "LSTMs, or the --init run's); an LSTM drops embeddings and between layers")
@@ -252,7 +253,9 @@ def build_parser():
     convert = commands.add_parser("convert", help="import a Hugging Face checkpoint directory")
     convert.add_argument("--from-hf", required=True, help="config.json + model.safetensors + tokenizer files")
     convert.add_argument("--out", required=True, help="run directory to write (model.keras, run.json, vocab)")
-    convert.add_argument("--pooling", choices=["cls", "mean", "max"], help="pooled_output (default: the family's)")
+    convert.add_argument("--pooling", choices=["cls", "mean", "max", "pooler"],
+                         help="pooled_output (default: the family's); pooler: BERT's, [CLS] through the checkpoint's "
+                              "dense layer and tanh, what Hugging Face's BERT classifiers read")
     convert.add_argument("--normalize", action="store_true", help="L2-normalize pooled_output (sentence embeddings)")
     convert.add_argument("--max-length", type=_positive_int, help="tokens per text (default: the model's, <= 512)")
 

@@ -10,7 +10,7 @@ ARCHITECTURES = ("transformer", "lstm")
 ACTIVATIONS = ("gelu", "gelu_approximate", "relu")
 POSITION_EMBEDDINGS = ("learned", "sinusoidal", "relative")
 NORMALIZATIONS = ("layer_norm", "rms_norm")
-TRANSFORMER_POOLINGS = ("cls", "mean", "max", "weighted")
+TRANSFORMER_POOLINGS = ("cls", "mean", "max", "weighted", "pooler")
 LSTM_POOLINGS = ("last", "mean", "max", "weighted")
 
 
@@ -33,8 +33,8 @@ class EncoderConfig:
         dropout: dropout rate on embeddings, residual branches and between LSTM layers.
         attention_dropout: dropout on the attention probabilities.
         layer_norm_epsilon: LayerNormalization epsilon.
-        pooling: how `pooled_output` is made: "cls", "mean", "max", "weighted" (Transformer) or
-            "last", "mean", "max", "weighted" (LSTM).
+        pooling: how `pooled_output` is made: "cls", "mean", "max", "weighted", "pooler" (BERT's: [CLS]
+            through dense and tanh) (Transformer) or "last", "mean", "max", "weighted" (LSTM).
         lstm_units: LSTM cells per direction.
         bidirectional: run the LSTM both ways and concatenate.
         embedding_size: token embedding width when it differs from hidden_size (ALBERT's factorization; an

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from encoders_tf.checkpoints import CheckpointError, UnsupportedCheckpoint, from_hf, load_hf_encoder
+from encoders_tf.training.runs import load_run
 from tests.conftest import SHARED_DATA
 from tests.hf_models import FAMILIES, padded_batch, save_random_model
 
@@ -30,6 +31,24 @@ def test_random_model_of_each_family_matches_hugging_face(family, tmp_path):
     assert np.abs(got - expected)[mask].max() <= 1e-4
     hf_parameters = sum(p.numel() for name, p in model.named_parameters() if "pooler" not in name)
     assert encoder.count_params() == hf_parameters  # ALBERT's sharing included: one set of block weights
+
+
+@pytest.mark.slow  # parity with Hugging Face
+@pytest.mark.parametrize("family", FAMILIES)
+def test_pooler_equals_hugging_face_pooler_output(family, tmp_path):
+    model = save_random_model(family, tmp_path)
+    if family not in ("bert", "roberta", "albert"):
+        with pytest.raises(CheckpointError, match=r"checkpoints have no pooler layer, so pooling 'pooler' cannot be "
+                                                  r"imported; accepted for: bert, roberta, albert"):
+            load_hf_encoder(tmp_path, pooling="pooler")
+        return
+    ids, mask = padded_batch(pad_id=1 if family == "roberta" else 0)
+    with torch.no_grad():
+        expected = model(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask.astype("int64")))
+    encoder, _ = load_hf_encoder(tmp_path, pooling="pooler")
+    got = encoder({"token_ids": ids.astype("int32"), "padding_mask": mask})["pooled_output"].numpy()
+    assert np.abs(got - expected.pooler_output.numpy()).max() <= 1e-5
+    assert encoder.count_params() == sum(p.numel() for p in model.parameters())  # the pooler's included
 
 
 def test_converted_encoder_saves_and_reloads_bit_for_bit(tmp_path):
@@ -175,6 +194,19 @@ def test_convert_fine_tune_and_export_from_the_command_line(tmp_path, capsys):
     for model, name in ((run, "classifier"), (converted, "embedder")):
         assert main(["export", "--model", str(model), "--name", name, "--base", str(base)]) == 0
         assert json.loads(capsys.readouterr().out)["max_abs_difference_vs_keras"] <= 1e-5
+
+
+def test_convert_imports_berts_pooler_when_asked(tmp_path, capsys):
+    from encoders_tf.cli import main
+
+    hf_model = save_random_model("bert", tmp_path / "hf")
+    (tmp_path / "hf" / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"]) + "\n")
+    assert main(["convert", "--from-hf", str(tmp_path / "hf"), "--out", str(tmp_path / "run"), "--pooling",
+                 "pooler"]) == 0
+    assert json.loads(capsys.readouterr().out)["parameters"] == sum(p.numel() for p in hf_model.parameters())
+    pooler = load_run(tmp_path / "run")[0].encoder.pooler
+    np.testing.assert_array_equal(pooler.kernel.numpy(), hf_model.pooler.dense.weight.detach().numpy().T)
+    np.testing.assert_array_equal(pooler.bias.numpy(), hf_model.pooler.dense.bias.detach().numpy())
 
 
 def test_convert_reports_a_bad_checkpoint_in_one_line(tmp_path, capsys):

@@ -164,15 +164,17 @@ def test_transformer_block_matches_numpy(norm_first):
                                atol=2e-5)
 
 
-def _pool_reference(mode, h, mask, v=None):
+def _pool_reference(mode, h, mask, pooling):
     if mode == "cls":
         return h[:, 0]
+    if mode == "pooler":
+        return np.tanh(h[:, 0] @ pooling.kernel.numpy() + pooling.bias.numpy())
     m = mask[:, :, None]
     if mode == "mean":
         return (h * m).sum(1) / m.sum(1)
     if mode == "max":
         return np.where(m, h, -np.inf).max(1)
-    scores = np.where(mask, h @ v, -np.inf)
+    scores = np.where(mask, h @ pooling.score_vector.numpy(), -np.inf)
     return (reference.softmax(scores)[:, :, None] * h).sum(1)
 
 
@@ -182,8 +184,7 @@ def test_pooling_matches_numpy(mode):
     pooling = layers.SequencePooling(mode)
     pooling.build(x.shape)
     _randomize(pooling)
-    v = pooling.score_vector.numpy() if mode == "weighted" else None
-    np.testing.assert_allclose(pooling(x, padding_mask=mask).numpy(), _pool_reference(mode, x, mask, v),
+    np.testing.assert_allclose(pooling(x, padding_mask=mask).numpy(), _pool_reference(mode, x, mask, pooling),
                                atol=1e-5)
 
 
@@ -197,7 +198,7 @@ def test_pooling_ignores_padded_values(mode):
 
 
 def test_unknown_pooling_is_refused_by_name():
-    with pytest.raises(ValueError, match=r"unknown pooling 'sum'; accepted: cls, mean, max, weighted"):
+    with pytest.raises(ValueError, match=r"unknown pooling 'sum'; accepted: cls, mean, max, weighted, pooler"):
         layers.SequencePooling("sum")
 
 

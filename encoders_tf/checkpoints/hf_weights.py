@@ -101,11 +101,25 @@ def _attention(attention, names, num_heads, bias=True):
     return pairs
 
 
+_POOLERS = {"bert": "pooler.dense", "roberta": "pooler.dense", "albert": "pooler"}
+
+
+def _pooler(encoder, model_type, prefix):
+    """BERT's pooler dense layer, for an encoder pooled by "pooler" (none otherwise)."""
+    if encoder.pooler.mode != "pooler":
+        return []
+    if model_type not in _POOLERS:
+        raise CheckpointError(f"{model_type} checkpoints have no pooler layer, so pooling 'pooler' cannot be "
+                              f"imported; accepted for: {', '.join(_POOLERS)} (or pool by cls, mean or max)")
+    return _dense(encoder.pooler, f"{prefix}{_POOLERS[model_type]}")
+
+
 def weight_map(encoder, model_type, tensors):
     """(variable, tensor name, convert) for every weight of `encoder`, a built TransformerEncoder."""
     heads = encoder.num_heads
     embedding = encoder.embedding
     if model_type == "t5":
+        _pooler(encoder, model_type, "")  # refuses: T5 has none
         token_name = "shared.weight" if "shared.weight" in tensors else "encoder.embed_tokens.weight"
         pairs = [(embedding.token.embeddings, token_name, _identity),
                  (encoder.relative_position_bias.embeddings,
@@ -157,7 +171,7 @@ def weight_map(encoder, model_type, tensors):
         pairs += _dense(block.feed_forward.intermediate, names["intermediate"])
         pairs += _dense(block.feed_forward.projection, names["output"])
         pairs += _norm(block.feed_forward_norm, names["output_norm"])
-    return pairs
+    return pairs + _pooler(encoder, model_type, p)
 
 
 def assign_weights(encoder, model_type, tensors, source):

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-POOLING_MODES = ("cls", "mean", "max", "weighted")
+POOLING_MODES = ("cls", "mean", "max", "weighted", "pooler")
 
 
 @keras.saving.register_keras_serializable(package="encoders_tf")
@@ -15,9 +15,11 @@ class SequencePooling(keras.layers.Layer):
         mean: Σ mᵢhᵢ / Σ mᵢ over unpadded positions.
         max: element-wise max over unpadded positions.
         weighted: Encoder(x) = Σ wᵢhᵢ with wᵢ = softmax over unpadded i of hᵢ·v (v learned).
+        pooler: BERT's pooler, tanh(h₀W + b): the first position through a learned dense layer and tanh
+            (Hugging Face's `pooler_output`; a checkpoint's `pooler.dense` is imported into it).
 
     Args:
-        mode: one of "cls", "mean", "max", "weighted".
+        mode: one of "cls", "mean", "max", "weighted", "pooler".
 
     Example:
     >>> pooling = SequencePooling("mean")
@@ -38,11 +40,18 @@ class SequencePooling(keras.layers.Layer):
         if self.mode == "weighted":
             self.score_vector = self.add_weight(
                 name="score_vector", shape=(sequence_shape[-1],), initializer="glorot_uniform")
+        if self.mode == "pooler":
+            width = sequence_shape[-1]
+            self.kernel = self.add_weight(name="kernel", shape=(width, width), initializer="glorot_uniform")
+            self.bias = self.add_weight(name="bias", shape=(width,), initializer="zeros")
 
     def call(self, sequence, padding_mask=None):
         """sequence [B, T, H]; padding_mask [B, T] (True = real token) -> [B, H]."""
         if self.mode == "cls":
             return sequence[:, 0, :]
+        if self.mode == "pooler":
+            first = sequence[:, 0, :]
+            return ops.tanh(ops.matmul(first, ops.cast(self.kernel, first.dtype)) + ops.cast(self.bias, first.dtype))
         if padding_mask is None:
             padding_mask = ops.ones(ops.shape(sequence)[:2], dtype="bool")
         keep = ops.cast(padding_mask, "bool")[:, :, None]  # [B, T, 1]
