@@ -170,6 +170,9 @@ def build_parser():
     train.add_argument("--init", metavar="RUN_DIR",
                        help="fine-tune the tokenizer and encoder of a run directory (of `train`, `pretrain` or "
                             "`convert`) instead of training --model from scratch")
+    train.add_argument("--reinit-layers", type=_positive_int, default=0, metavar="N",
+                       help="with --init: start the top N Transformer blocks from new random weights, as fine-tuning "
+                            "on small data sets does best (Zhang et al. 2021) (default: 0)")
     _add_augment_arguments(train, "training texts: N copies of each, with its label")
 
     distill = commands.add_parser("distill", help="train a student classifier from scratch on a teacher "
@@ -329,7 +332,7 @@ def _common_options(args):
 
 def _train(args):
     common = dict(model=args.model or ("bilstm" if args.task == "tokens" else "lstm"), init=args.init,
-                  **_common_options(args))
+                  reinit_layers=args.reinit_layers, **_common_options(args))
     if args.task == "tokens":
         from encoders_tf.training.tagging import TagOptions, train_tagger
 

@@ -131,15 +131,17 @@ def test_pooling_flag_sets_the_new_encoders_pooling(tmp_path, capsys):
     assert model.encoder.pooler.mode == "max"
 
 
-def _converted_tiny_run(run_dir):
-    """A converted-checkpoint run directory of a transformer-tiny encoder; returns its loaded model."""
+def _converted_tiny_run(run_dir, **overrides):
+    """A converted-checkpoint run directory of a transformer-tiny encoder (its config `overrides` changed);
+    returns its loaded model."""
     import encoders_tf
     from encoders_tf.checkpoints.converted import save_converted
     from encoders_tf.text import WordPieceTokenizer, train_wordpiece_vocabulary
     from encoders_tf.training.runs import load_run
 
     vocabulary = train_wordpiece_vocabulary(["a lovely film", "a dull film"], vocabulary_size=60)
-    config = encoders_tf.EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16)
+    config = encoders_tf.EncoderConfig.preset("transformer-tiny", vocabulary_size=len(vocabulary), max_length=16,
+                                              **overrides)
     save_converted(WordPieceTokenizer(vocabulary, max_length=16), encoders_tf.build_encoder(config), config, run_dir)
     return load_run(run_dir)[0]
 
@@ -183,6 +185,42 @@ def test_dropout_flags_set_a_new_and_an_init_runs_encoder_and_head(tmp_path, cap
     assert config.dropout == 0.0 and encoder.dropout == 0.0
     for ours, theirs in zip(encoder.weights, pretrained.encoder.weights, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_reinit_layers_starts_an_init_runs_top_blocks_anew(tmp_path, capsys):
+    import numpy as np
+
+    import encoders_tf
+    from encoders_tf.training.driver import RunOptions, tokenizer_and_encoder
+
+    pretrained = _converted_tiny_run(tmp_path / "pretrained", num_layers=2)
+    _, encoder, config = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained"), reinit_layers=1), None)
+    fresh = encoders_tf.build_encoder(config)  # the weights a new encoder of this config starts with
+    fresh.build({"token_ids": (None, None), "padding_mask": (None, None)})
+    kernels = 0
+    for ours, theirs, new in zip(encoder.weights, pretrained.encoder.weights, fresh.weights, strict=True):
+        if "/block_1/" in ours.path and "kernel" in ours.path:  # drawn anew, from the initializer a new one has
+            assert not np.array_equal(ours.numpy(), theirs.numpy()), ours.path
+            assert np.std(ours.numpy()) == pytest.approx(np.std(new.numpy()), rel=0.1), ours.path
+            kernels += 1
+        elif "/block_1/" not in ours.path:  # the lower block and the embeddings: the run's own
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
+    assert kernels == 6  # query, key, value, output, intermediate, projection
+
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=32)
+    train = ["train", "--dataset", str(data), "--epochs", "1", "--batch-size", "16", "--out", str(tmp_path / "run")]
+    assert main([*train, "--init", str(tmp_path / "pretrained"), "--reinit-layers", "2"]) == 0
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["options"]["reinit_layers"] == 2
+    assert ("--reinit-layers 3: the --init run's encoder has 2 blocks; accepted: 1 to 2"
+            in _error_line(capsys, [*train, "--init", str(tmp_path / "pretrained"), "--reinit-layers", "3"]))
+    assert ("--reinit-layers starts the top blocks of a pretrained encoder anew, and there is none without --init"
+            in _error_line(capsys, [*train, "--reinit-layers", "1"]))
+    lstm = ["--out", str(tmp_path / "lstm")]
+    assert main([*train, "--model", "lstm", "--max-length", "16", "--vocabulary-size", "100", *lstm]) == 0
+    assert ("--reinit-layers 1: the --init run's encoder has no separate blocks to start anew (it is an lstm); "
+            "accepted: a Transformer encoder without shared layers"
+            in _error_line(capsys, [*train, "--init", str(tmp_path / "lstm"), "--reinit-layers", "1"]))
+    assert "must be a positive integer, got '0'" in _error_line(capsys, [*train, "--reinit-layers", "0"])
 
 
 def test_a_longer_max_length_gives_an_init_runs_transformer_more_positions(tmp_path, capsys):

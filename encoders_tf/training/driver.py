@@ -47,6 +47,7 @@ class RunOptions:
     validation_fraction: float = 0.1  # of the training split's texts; 0: train on all of it, no validation
     out: str | None = None
     init: str | None = None  # a run directory (trained, pretrained, converted) to fine-tune from
+    reinit_layers: int = 0  # with `init`: the top N Transformer blocks start from new random weights
     pooling: str | None = None  # a new encoder's pooled_output (default: the preset's); not with `init`
     group_by_length: bool = False  # training batches of texts of similar length (encoders_tf.data.by_length)
     # The fine-tuning recipe (AdamW, warm-up, decay, clipping): on with `init` or when any of these is given;
@@ -81,7 +82,10 @@ def start(options, verbose):
         raise InputError("--ema with --early-stopping: early stopping would keep an epoch's raw weights, not their "
                          "average; accepted: --ema with a fixed number of --epochs")
     if getattr(options, "init", None):
-        read_run_info(options.init)  # a wrong path fails at once, before any data is read
+        _check_reinit_layers(options, read_run_info(options.init))  # a wrong path fails at once, before any data
+    elif getattr(options, "reinit_layers", 0):
+        raise InputError("--reinit-layers starts the top blocks of a pretrained encoder anew, and there is none "
+                         "without --init; accepted: --reinit-layers N with --init RUN_DIR")
     _check_pooling(options)
     strategy = strategy_from_flag(options.strategy, devices=options.devices, tpu=options.tpu,
                                   cluster_resolver=options.cluster_resolver)
@@ -90,6 +94,20 @@ def start(options, verbose):
         print(f"strategy {type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s), global batch "
               f"{options.batch_size}, {per_replica} per replica", flush=True)
     return strategy
+
+
+def _check_reinit_layers(options, run):
+    layers = getattr(options, "reinit_layers", 0)
+    if not layers:
+        return
+    config = EncoderConfig.from_dict(run["encoder_config"])
+    if config.architecture != "transformer" or config.share_layers:
+        kind = "its blocks share one set of weights" if config.share_layers else f"it is an {config.architecture}"
+        raise InputError(f"--reinit-layers {layers}: the --init run's encoder has no separate blocks to start "
+                         f"anew ({kind}); accepted: a Transformer encoder without shared layers")
+    if layers > config.num_layers:
+        raise InputError(f"--reinit-layers {layers}: the --init run's encoder has {config.num_layers} blocks; "
+                         f"accepted: 1 to {config.num_layers}")
 
 
 def _check_pooling(options):
@@ -126,14 +144,16 @@ def tokenizer_and_encoder(options, vocabulary, tokenizer=None, **overrides):
         if options.max_length and options.max_length != tokenizer.max_length:
             tokenizer = resized_tokenizer(tokenizer, options.max_length)
         changes = _encoder_changes(options, config)
-        if changes:
+        encoder = model.encoder
+        if changes or keras.config.dtype_policy().name != encoder.dtype_policy.name:
+            # Another pooling, dropout or length, or another precision (`--precision`, set around this call:
+            # the loaded encoder keeps the policy it was saved with, its sublayers would take the new one):
+            # built anew, the same weights.
             config = config.replace(**changes)
-        elif keras.config.dtype_policy().name == model.encoder.dtype_policy.name:
-            return tokenizer, model.encoder, config
-        # Another pooling, dropout or length, or another precision (`--precision`, set around this call: the
-        # loaded encoder keeps the policy it was saved with, its sublayers would take the new one): built anew,
-        # the same weights.
-        return tokenizer, _rebuilt(model.encoder, config), config
+            encoder = _rebuilt(encoder, config)
+        if getattr(options, "reinit_layers", 0):
+            _reinitialize_top_blocks(encoder, config, options.reinit_layers)
+        return tokenizer, encoder, config
     max_length = new_max_length(options)
     if tokenizer is None:
         tokenizer = WordPieceTokenizer(vocabulary, max_length=max_length, name="tokenizer")
@@ -182,6 +202,17 @@ def _rebuilt(encoder, config):
                                           config.position_offset)
         weight.assign(value)
     return rebuilt
+
+
+def _reinitialize_top_blocks(encoder, config, layers):
+    """Gives the top `layers` blocks of `encoder` the random weights a new encoder of `config` starts with:
+    a pretrained model's top blocks are the most specific to its pretraining task, and fresh ones fine-tune
+    better on small data sets (Zhang et al. 2021, "Revisiting Few-sample BERT Fine-tuning")."""
+    fresh = build_encoder(config, name=encoder.name)
+    fresh.build({"token_ids": (None, None), "padding_mask": (None, None)})
+    for block, new_block in zip(encoder.blocks[-layers:], fresh.blocks[-layers:]):
+        for weight, new_weight in zip(block.weights, new_block.weights):
+            weight.assign(new_weight)
 
 
 def _applicable(config):
