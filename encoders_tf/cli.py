@@ -92,8 +92,8 @@ def _add_training_arguments(parser, max_length_help, out_help):
                              "batches), so batches pad less: on SST-2, training is twice as fast")
     parser.add_argument("--pooling", choices=sorted(set(TRANSFORMER_POOLINGS + LSTM_POOLINGS)),
                         help="how a new encoder pools its outputs into one vector (default: the preset's; LSTM: "
-                             "last, mean, max or weighted; Transformer: cls, mean, max, weighted or pooler, BERT's dense "
-                             "and tanh on [CLS], new unless `convert --pooling pooler` imported it)")
+                             "last, mean, max or weighted; Transformer: cls, mean, max, weighted or pooler, BERT's "
+                             "dense and tanh on [CLS], new unless `convert --pooling pooler` imported it)")
     parser.add_argument("--dropout", type=_dropout_rate, metavar="RATE",
                         help="the encoder's dropout rate (default: the preset's, 0.1 for Transformers and 0 for "
                              "LSTMs, or the --init run's); an LSTM drops embeddings and between layers")

@@ -188,8 +188,8 @@ def _encoder_changes(options, config):
 
 def _rebuilt(encoder, config):
     """A copy of `encoder` built as `config` says under the current dtype policy: the same weights (a new
-    pooling layer's own, "weighted" or "pooler", start new; a longer learned position table is filled with copies of the
-    trained one, see `longer_position_table`)."""
+    pooling layer's own, "weighted" or "pooler", start new; a longer learned position table is filled with
+    copies of the trained one, see `longer_position_table`)."""
     rebuilt = build_encoder(config, name=encoder.name)
     rebuilt.build({"token_ids": (None, None), "padding_mask": (None, None)})
     weights = {weight.path: weight for weight in encoder.weights}
