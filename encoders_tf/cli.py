@@ -171,8 +171,8 @@ def build_parser():
                        help="fine-tune the tokenizer and encoder of a run directory (of `train`, `pretrain` or "
                             "`convert`) instead of training --model from scratch")
     train.add_argument("--reinit-layers", type=_positive_int, default=0, metavar="N",
-                       help="with --init: start the top N Transformer blocks from new random weights, as fine-tuning "
-                            "on small data sets does best (Zhang et al. 2021) (default: 0)")
+                       help="with --init: start the top N Transformer blocks from new random weights; on small "
+                            "data sets fresh top blocks often fine-tune better (Zhang et al. 2021) (default: 0)")
     _add_augment_arguments(train, "training texts: N copies of each, with its label")
 
     distill = commands.add_parser("distill", help="train a student classifier from scratch on a teacher "
