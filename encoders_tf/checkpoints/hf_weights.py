@@ -119,7 +119,6 @@ def weight_map(encoder, model_type, tensors):
     heads = encoder.num_heads
     embedding = encoder.embedding
     if model_type == "t5":
-        _pooler(encoder, model_type, "")  # refuses: T5 has none
         token_name = "shared.weight" if "shared.weight" in tensors else "encoder.embed_tokens.weight"
         pairs = [(embedding.token.embeddings, token_name, _identity),
                  (encoder.relative_position_bias.embeddings,
@@ -138,7 +137,8 @@ def weight_map(encoder, model_type, tensors):
                 pairs += _dense(ffn.intermediate, f"{dense}.wi", bias=False)
             pairs += _dense(ffn.projection, f"{dense}.wo", bias=False)
             pairs += _norm(block.feed_forward_norm, f"{layer}.1.layer_norm", with_bias=False)
-        return pairs + _norm(encoder.final_norm, "encoder.final_layer_norm", with_bias=False)
+        pairs += _norm(encoder.final_norm, "encoder.final_layer_norm", with_bias=False)
+        return pairs + _pooler(encoder, model_type, "")  # none, or refused: T5 has no pooler
 
     p = _prefix(tensors, "embeddings.word_embeddings.weight")
     pairs = [(embedding.token.embeddings, f"{p}embeddings.word_embeddings.weight", _identity),

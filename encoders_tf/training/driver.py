@@ -190,8 +190,7 @@ def _rebuilt(encoder, config):
     """A copy of `encoder` built as `config` says under the current dtype policy: the same weights (a new
     pooling layer's own, "weighted" or "pooler", start new; a longer learned position table is filled with
     copies of the trained one, see `longer_position_table`)."""
-    rebuilt = build_encoder(config, name=encoder.name)
-    rebuilt.build({"token_ids": (None, None), "padding_mask": (None, None)})
+    rebuilt = _built_encoder(config, encoder.name)
     weights = {weight.path: weight for weight in encoder.weights}
     for weight in rebuilt.weights:
         if weight.path not in weights:
@@ -204,12 +203,18 @@ def _rebuilt(encoder, config):
     return rebuilt
 
 
+def _built_encoder(config, name):
+    """A new encoder of `config`, every weight created."""
+    encoder = build_encoder(config, name=name)
+    encoder.build({"token_ids": (None, None), "padding_mask": (None, None)})
+    return encoder
+
+
 def _reinitialize_top_blocks(encoder, config, layers):
     """Gives the top `layers` blocks of `encoder` the random weights a new encoder of `config` starts with:
-    a pretrained model's top blocks are the most specific to its pretraining task, and fresh ones fine-tune
-    better on small data sets (Zhang et al. 2021, "Revisiting Few-sample BERT Fine-tuning")."""
-    fresh = build_encoder(config, name=encoder.name)
-    fresh.build({"token_ids": (None, None), "padding_mask": (None, None)})
+    a pretrained model's top blocks are the most specific to its pretraining task, and on small data sets fresh
+    ones often fine-tune better (Zhang et al. 2021, "Revisiting Few-sample BERT Fine-tuning")."""
+    fresh = _built_encoder(config, encoder.name)
     for block, new_block in zip(encoder.blocks[-layers:], fresh.blocks[-layers:]):
         for weight, new_weight in zip(block.weights, new_block.weights):
             weight.assign(new_weight)
