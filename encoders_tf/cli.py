@@ -1,4 +1,4 @@
-"""`encoders-tf`: train, distill, pretrain, evaluate, convert, export, check-serving, serve, compare and demo.
+"""`encoders-tf`: train, distill, pretrain, average, evaluate, convert, export, check-serving, serve, compare and demo.
 
 Exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback), 1 a failure while running.
 Every subcommand imports what it needs when it runs, so `--help` answers at once.
@@ -82,7 +82,12 @@ def _add_training_arguments(parser, max_length_help, out_help):
     parser.add_argument("--learning-rate", type=_positive_float,
                         help="(peak) learning rate (default: 1e-3 LSTM, 5e-4 Transformer, 3e-5 with --init)")
     parser.add_argument("--vocabulary-size", type=_positive_int, default=8000, help="WordPiece vocabulary size")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="fixes the validation carve, the new weights (head, new blocks) and, without "
+                             "--order-seed, the batches' order (default: 0)")
+    parser.add_argument("--order-seed", type=_number(int, lambda value: value >= 0, "an integer >= 0"), metavar="N",
+                        help="draw the batches' order from N instead of --seed: runs differing only in it start "
+                             "from the same weights, as the members of `encoders-tf average` must")
     parser.add_argument("--max-examples", type=_positive_int, help="cap each split (for quick runs)")
     parser.add_argument("--validation-fraction", type=_fraction, default=0.1,
                         help="share of the training split's texts held out as validation (default: 0.1); 0 trains "
@@ -246,6 +251,14 @@ def build_parser():
     pretrain.add_argument("--out", help="run directory (default: runs/pretrain-MODEL-SOURCE)")
     _add_run_arguments(pretrain)
 
+    average = commands.add_parser("average", help="average the weights of runs fine-tuned from the same start "
+                                                  "(a model soup): one model, at one model's cost")
+    average.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                         help="two or more `train` runs of the same --init, --reinit-layers, --seed and data, e.g. "
+                              "differing in --order-seed")
+    average.add_argument("--out", required=True, help="run directory to write; evaluated on the runs' test split")
+    average.add_argument("--data-dir", help="where the runs' named data set is (default: where they read it)")
+
     evaluate = commands.add_parser("evaluate", help="print a trained model's metrics as JSON")
     evaluate.add_argument("--model", required=True, help="a run directory of `encoders-tf train` (either task)")
     _add_data_arguments(evaluate, "data set or file (default: the one the model was trained on)")
@@ -321,8 +334,8 @@ def _common_options(args):
     """RunOptions' values from `_add_training_arguments`' flags."""
     return dict(
         data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        vocabulary_size=args.vocabulary_size, seed=args.seed, max_examples=args.max_examples,
-        validation_fraction=args.validation_fraction, out=args.out,
+        vocabulary_size=args.vocabulary_size, seed=args.seed, order_seed=args.order_seed,
+        max_examples=args.max_examples, validation_fraction=args.validation_fraction, out=args.out,
         group_by_length=args.group_by_length, pooling=args.pooling, dropout=args.dropout,
         head_dropout=args.head_dropout, warmup=args.warmup, weight_decay=args.weight_decay,
         clip_norm=args.clip_norm, ema=args.ema, strategy=args.strategy,
@@ -446,6 +459,13 @@ def _validation_fraction(options, split):
         raise UsageError("this run was trained with --validation-fraction 0: it has no validation split; "
                          "accepted: --split train or test")
     return fraction
+
+
+def _average(args):
+    from encoders_tf.training.average import average_runs
+
+    run = average_runs(args.runs, args.out, data_dir=args.data_dir)
+    print(json.dumps({"run_dir": args.out, **_summary(run["test_metrics"])}, indent=2))
 
 
 def _evaluate(args):
@@ -573,8 +593,9 @@ def _demo(args):
              max_examples=args.max_examples)
 
 
-COMMANDS = {"train": _train, "distill": _distill, "pretrain": _pretrain, "evaluate": _evaluate, "convert": _convert, "export": _export,
-            "check-serving": _check_serving, "serve": _serve, "compare": _compare, "demo": _demo}
+COMMANDS = {"train": _train, "distill": _distill, "pretrain": _pretrain, "average": _average, "evaluate": _evaluate,
+            "convert": _convert, "export": _export, "check-serving": _check_serving, "serve": _serve,
+            "compare": _compare, "demo": _demo}
 
 
 def main(argv=None):

@@ -47,6 +47,13 @@ class TrainOptions(RunOptions):
                             delete=self.augment_delete, ngram=self.augment_ngram,
                             pair_swap=self.augment_pair_swap, seed=self.seed)
 
+    def load_data(self):
+        """The data set's splits (a TextDataset) as these options carve them."""
+        return load_dataset(self.dataset, data_dir=self.data_dir, text_column=self.text_column,
+                            label_column=self.label_column, text_pair_column=self.text_pair_column, seed=self.seed,
+                            validation_fraction=self.validation_fraction, skip_bad_rows=self.skip_bad_rows,
+                            max_examples=self.max_examples)
+
     def run_dir(self) -> pathlib.Path:
         model = pathlib.Path(self.init).name if self.init else self.model
         return pathlib.Path(self.out or f"runs/{model}-{pathlib.Path(self.dataset).stem}")
@@ -80,10 +87,7 @@ def train_classifier(options: TrainOptions, verbose: int | str = "auto") -> dict
 def _train_classifier(options, verbose):
     keras.utils.set_random_seed(options.seed)
     strategy = start(options, verbose)
-    data = load_dataset(options.dataset, data_dir=options.data_dir, text_column=options.text_column,
-                        label_column=options.label_column, text_pair_column=options.text_pair_column,
-                        seed=options.seed, validation_fraction=options.validation_fraction,
-                        skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
+    data = options.load_data()
     train = augment_split(data.train, options.augmentation())  # copies keep their text's label
     vocabulary = None if options.init else train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
     total_steps = -(-len(train) // options.batch_size) * options.epochs
@@ -106,7 +110,7 @@ def _train_classifier(options, verbose):
     run_dir = options.run_dir()
     # Each epoch's order from its own seed, so a resumed run can rebuild any epoch.
     history, train_seconds = resumable_fit(
-        model, lambda epoch: batches(train, shuffle=True, seed=options.seed + epoch), options, strategy,
+        model, lambda epoch: batches(train, shuffle=True, seed=options.epoch_seed(epoch)), options, strategy,
         run_dir, verbose, validation_data=batches(data.validation) if len(data.validation) else None,
         callbacks=classifier_callbacks(options, verbose))
 

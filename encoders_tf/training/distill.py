@@ -9,7 +9,7 @@ import pathlib
 import keras
 import numpy as np
 
-from encoders_tf.data import Split, load_dataset, to_tf_dataset
+from encoders_tf.data import Split, to_tf_dataset
 from encoders_tf.data.augment import augment_split
 from encoders_tf.data.transfer import load_transfer_texts
 from encoders_tf.errors import InputError
@@ -128,10 +128,7 @@ def _distill(options, verbose):
     teacher_run = _teacher_run(options)  # a wrong teacher fails at once, before the data is read
     keras.utils.set_random_seed(options.seed)
     strategy = start(options, verbose)
-    data = load_dataset(options.dataset, data_dir=options.data_dir, text_column=options.text_column,
-                        label_column=options.label_column, text_pair_column=options.text_pair_column,
-                        seed=options.seed, validation_fraction=options.validation_fraction,
-                        skip_bad_rows=options.skip_bad_rows, max_examples=options.max_examples)
+    data = options.load_data()
     _check_teacher_data(options, teacher_run, data)
     transfer = augment_split(data.train, options.augmentation(), copies_labelled=False)
     unlabelled = _unlabelled_transfer(options, data)
@@ -177,7 +174,7 @@ def _distill(options, verbose):
 
     run_dir = options.run_dir()
     history, train_seconds = resumable_fit(
-        model, lambda epoch: batches(transfer, shuffle=True, seed=options.seed + epoch, targets=targets), options,
+        model, lambda epoch: batches(transfer, shuffle=True, seed=options.epoch_seed(epoch), targets=targets), options,
         strategy, run_dir, verbose, validation_data=batches(data.validation) if len(data.validation) else None,
         callbacks=classifier_callbacks(options, verbose))
 

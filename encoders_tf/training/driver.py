@@ -9,6 +9,7 @@ import time
 from typing import ClassVar
 
 import keras
+import numpy as np
 
 from encoders_tf.config import EncoderConfig
 from encoders_tf.distribute import explain_peer_failures, is_chief, per_replica_batch, strategy_from_flag
@@ -43,6 +44,9 @@ class RunOptions:
     learning_rate: float | None = None
     vocabulary_size: int = 8000
     seed: int = 0
+    # The training batches' order (default: from `seed`). Runs that differ only in it start from the same weights
+    # and see the data in other orders: the members of a model soup (encoders_tf.training.average).
+    order_seed: int | None = None
     max_examples: int | None = None
     validation_fraction: float = 0.1  # of the training split's texts; 0: train on all of it, no validation
     out: str | None = None
@@ -67,6 +71,12 @@ class RunOptions:
     # sets last hours; 100 steps bounds the work a kill loses to minutes, while a save (the weights and
     # Adam's two moments: 17 MB for the demo Transformer, 0.05 s here) costs under 1% of 100 steps.
     backup_every: int | None = 100
+
+    def epoch_seed(self, epoch: int) -> int:
+        """The seed of epoch `epoch`'s batch order: `seed + epoch`, or one drawn from (`order_seed`, `epoch`)."""
+        if self.order_seed is None:
+            return self.seed + epoch
+        return int(np.random.SeedSequence([self.order_seed, epoch]).generate_state(1)[0])
 
 
 def start(options, verbose):

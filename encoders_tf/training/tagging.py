@@ -30,6 +30,11 @@ class TagOptions(RunOptions):
     # Pieces per sentence, [CLS] and [SEP] included; words beyond get no tag.
     default_max_length: ClassVar[int] = 128
 
+    def load_data(self):
+        """The tagged data set's splits as these options carve them."""
+        return load_tagged_dataset(self.dataset, data_dir=self.data_dir, seed=self.seed,
+                                   validation_fraction=self.validation_fraction, max_examples=self.max_examples)
+
     def run_dir(self) -> pathlib.Path:
         model = pathlib.Path(self.init).name if self.init else self.model
         return pathlib.Path(self.out or f"runs/{model}-{pathlib.Path(self.dataset).stem}-tokens")
@@ -61,8 +66,7 @@ def train_tagger(options: TagOptions, verbose: int | str = "auto") -> dict:
 def _train_tagger(options, verbose):
     keras.utils.set_random_seed(options.seed)
     strategy = start(options, verbose)
-    data = load_tagged_dataset(options.dataset, data_dir=options.data_dir, seed=options.seed,
-                               validation_fraction=options.validation_fraction, max_examples=options.max_examples)
+    data = options.load_data()
     vocabulary = None if options.init else train_wordpiece_vocabulary(data.train.texts, options.vocabulary_size)
     total_steps = -(-len(data.train) // options.batch_size) * options.epochs
     with dtype_policy(options.precision), strategy.scope():
@@ -77,7 +81,7 @@ def _train_tagger(options, verbose):
 
     run_dir = options.run_dir()
     history, train_seconds = resumable_fit(
-        model, lambda epoch: batches(data.train, shuffle=True, seed=options.seed + epoch), options, strategy,
+        model, lambda epoch: batches(data.train, shuffle=True, seed=options.epoch_seed(epoch)), options, strategy,
         run_dir, verbose, validation_data=batches(data.validation) if len(data.validation) else None)
 
     metrics, ms_per_example = evaluate_tagger(model, data.test, options.batch_size)
