@@ -23,6 +23,28 @@ def test_order_seed_changes_the_batch_order_only():
 
 
 @pytest.mark.slow  # trains
+def test_runs_differing_in_order_seed_start_from_the_same_weights(tmp_path):
+    from encoders_tf.training.runs import load_run
+
+    _converted_tiny_run(tmp_path / "pretrained", num_layers=2)
+    data = write_sentiment_csv(tmp_path / "reviews.csv", rows=32)
+    # At 1e-12 a step moves a weight by about 1e-12 (AdamW's steps are about the rate): each run ends where it
+    # started, to within 1e-9.
+    train = ["train", "--init", str(tmp_path / "pretrained"), "--reinit-layers", "1", "--dataset", str(data),
+             "--epochs", "1", "--batch-size", "16", "--learning-rate", "1e-12"]
+    for name, flags in (("order-1", ["--order-seed", "1"]), ("order-2", ["--order-seed", "2"]),
+                        ("seed-1", ["--seed", "1", "--order-seed", "1"])):
+        assert main([*train, *flags, "--out", str(tmp_path / name)]) == 0
+    starts = {name: load_run(tmp_path / name)[0] for name in ("order-1", "order-2", "seed-1")}
+    for one, two in zip(starts["order-1"].weights, starts["order-2"].weights, strict=True):
+        np.testing.assert_allclose(one.numpy(), two.numpy(), rtol=0, atol=1e-9, err_msg=one.path)  # the same start
+    pairs = zip(starts["order-1"].weights, starts["seed-1"].weights, strict=True)
+    new_weights = [weight.path for weight, other in pairs
+                   if not np.allclose(weight.numpy(), other.numpy(), rtol=0, atol=1e-6)]
+    assert new_weights and all("block_1" in path or "head" in path for path in new_weights)  # --seed draws them
+
+
+@pytest.mark.slow  # trains
 def test_average_is_the_mean_of_the_members_weights_and_is_evaluated(tmp_path, capsys):
     from encoders_tf.data import load_dataset
     from encoders_tf.training.classifier import evaluate_split
