@@ -1,7 +1,7 @@
 """A model soup (Wortsman et al. 2022): the weights of runs fine-tuned from the same start, averaged element-wise.
 
-Runs fine-tuned from one pretrained model land in one basin of the loss, so their average is a model too: often
-better than each member, at the cost of one model to serve (an ensemble of N costs N). The members must start
+Runs fine-tuned from one pretrained model land in one basin of the loss, so their average is a model too: at times
+better than each member (on MRPC here, about their mean), at the cost of one model to serve (an ensemble of N costs N). The members must start
 from the same weights (the same --init, --reinit-layers and --seed, which draws the new head and blocks) and
 learn the same data; they may differ in the order they see it (--order-seed) and in their training
 hyperparameters.
@@ -64,10 +64,10 @@ def average_runs(run_dirs, out, data_dir=None, verbose=True) -> dict:
         print(f"averaged {len(models)} runs' {len(soup.weights)} weights: {', '.join(map(str, run_dirs))}", flush=True)
 
     first = runs[0]
-    options_class = _options_class(first)
+    options_class, evaluate = _task(first)
     options = options_class(**_known_fields(options_class, first["options"]))
     options.data_dir = data_dir or options.data_dir
-    metrics, ms_per_example = _evaluate(soup, options)
+    metrics, ms_per_example = evaluate(soup, options.load_data().test, options.batch_size)
     run = {key: value for key, value in first.items() if key not in ("task", "optimizer")}  # each member's own
     run.update({
         "options": {**first["options"], "out": str(out)},
@@ -114,27 +114,18 @@ def _flag(key, value):
     return f"no {flag}" if value is None else f"{flag} {value}"
 
 
-def _options_class(run):
+def _task(run):
+    """(options class, evaluation function) of a run's task."""
     if run["task"] == "TokenClassifier":
-        from encoders_tf.training.tagging import TagOptions
+        from encoders_tf.training.tagging import TagOptions, evaluate_tagger
 
-        return TagOptions
-    from encoders_tf.training.classifier import TrainOptions
+        return TagOptions, evaluate_tagger
+    from encoders_tf.training.classifier import TrainOptions, evaluate_split
 
-    return TrainOptions
+    return TrainOptions, evaluate_split
 
 
 def _known_fields(options_class, options):
     names = {field.name for field in dataclasses.fields(options_class)}
     return {key: tuple(value) if isinstance(value, list) else value for key, value in options.items() if key in names}
 
-
-def _evaluate(model, options):
-    data = options.load_data()
-    if type(model).__name__ == "TokenClassifier":
-        from encoders_tf.training.tagging import evaluate_tagger
-
-        return evaluate_tagger(model, data.test, options.batch_size)
-    from encoders_tf.training.classifier import evaluate_split
-
-    return evaluate_split(model, data.test, options.batch_size)
