@@ -120,10 +120,10 @@ PAIRS = {"accuracy": "accuracy", "f1": "f1"}
 # epochs: 0.7770 / F1 0.8423; at 5e-5, 3 epochs: 0.7745 / 0.8506; batch 16 at 2e-5: best validation 0.7628
 # against 0.7736; with --augment-pair-swap: 0.7547 (3). Then 5 epochs on the carve, AMD EPYC, --order-seed 0, 1, 2:
 # --dropout 0 0.7925, 0.7898, 0.7925 (mean 0.7916) against the encoder's 0.1, 0.7709, 0.7898, 0.7763 (mean 0.7790;
-# of fifteen epochs, all but two level or above); --dropout 0.2 0.7520 (0); R-Drop (Liang et al. 2021: two dropout
-# passes, their symmetric KL added at weight 1) 0.7790, 0.7790, 0.7898; learning rates decaying 0.9 a block down
-# (0.53 at the embeddings) 0.7709 (0); the mean of the probabilities of (a, b) and (b, a) at prediction, -2.4 to
-# +0.8 points.
+# level or above in 8 of the 10 epochs of orders 0 and 1); --dropout 0.2 0.7520 (0); --dropout 0 and
+# --head-dropout 0 0.7925, 0.7736 (0, 1); R-Drop (Liang et al. 2021: two dropout passes, their symmetric KL added
+# at weight 1) 0.7790, 0.7790, 0.7898; learning rates decaying 0.9 a block down (0.53 at the embeddings) 0.7709
+# (0); the mean of the probabilities of (a, b) and (b, a) at prediction, -2.4 to +0.8 points.
 MRPC_RECIPE = ["--dataset", "mrpc", "--data-dir", "{data}", "--batch-size", "16", "--learning-rate", "5e-5",
                "--reinit-layers", "1", "--dropout", "0", "--group-by-length"]
 
