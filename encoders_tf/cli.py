@@ -102,6 +102,9 @@ def _add_training_arguments(parser, max_length_help, out_help):
     parser.add_argument("--dropout", type=_dropout_rate, metavar="RATE",
                         help="the encoder's dropout rate (default: the preset's, 0.1 for Transformers and 0 for "
                              "LSTMs, or the --init run's); an LSTM drops embeddings and between layers")
+    parser.add_argument("--attention-dropout", type=_dropout_rate, metavar="RATE",
+                        help="a Transformer's dropout on its attention probabilities (default: the preset's, 0.1, "
+                             "or the --init run's); --dropout leaves it as it is")
     parser.add_argument("--head-dropout", type=_dropout_rate, default=0.1, metavar="RATE",
                         help="dropout before the task head (default: 0.1)")
     parser.add_argument("--out", help=out_help)
@@ -337,8 +340,8 @@ def _common_options(args):
         vocabulary_size=args.vocabulary_size, seed=args.seed, order_seed=args.order_seed,
         max_examples=args.max_examples, validation_fraction=args.validation_fraction, out=args.out,
         group_by_length=args.group_by_length, pooling=args.pooling, dropout=args.dropout,
-        head_dropout=args.head_dropout, warmup=args.warmup, weight_decay=args.weight_decay,
-        clip_norm=args.clip_norm, ema=args.ema, strategy=args.strategy,
+        attention_dropout=args.attention_dropout, head_dropout=args.head_dropout, warmup=args.warmup,
+        weight_decay=args.weight_decay, clip_norm=args.clip_norm, ema=args.ema, strategy=args.strategy,
         devices=tuple(args.devices.split(",")) if args.devices else None, tpu=args.tpu,
         cluster_resolver=args.cluster_resolver, precision=args.precision, backup_every=args.backup_every)
 

@@ -180,9 +180,18 @@ def test_dropout_flags_set_a_new_and_an_init_runs_encoder_and_head(tmp_path, cap
     assert run["encoder_config"]["dropout"] == 0.3 and model.encoder._dropout.rate == 0.3
     assert run["options"]["head_dropout"] == 0.2 and model.head_dropout.rate == 0.2
 
-    pretrained = _converted_tiny_run(tmp_path / "pretrained")  # its preset's dropout: 0.1
+    assert _error_line(capsys, ["train", "--model", "bilstm", "--attention-dropout", "0", "--dataset", str(data),
+                                "--epochs", "1", "--out", str(tmp_path / "lstm")]) == (
+        "encoders-tf: error: --attention-dropout applies to Transformer encoders; this encoder is an LSTM (its "
+        "dropout is --dropout)")
+
+    pretrained = _converted_tiny_run(tmp_path / "pretrained")  # its preset's dropouts: 0.1
     _, encoder, config = tokenizer_and_encoder(RunOptions(init=str(tmp_path / "pretrained"), dropout=0.0), None)
-    assert config.dropout == 0.0 and encoder.dropout == 0.0
+    assert config.dropout == 0.0 and encoder.dropout == 0.0 and config.attention_dropout == 0.1
+    _, encoder, config = tokenizer_and_encoder(
+        RunOptions(init=str(tmp_path / "pretrained"), attention_dropout=0.0), None)
+    assert config.attention_dropout == 0.0 and config.dropout == 0.1
+    assert {block.attention._dropout.rate for block in encoder.blocks} == {0.0}
     for ours, theirs in zip(encoder.weights, pretrained.encoder.weights, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 

@@ -61,6 +61,7 @@ class RunOptions:
     clip_norm: float | None = None
     ema: float | None = None  # momentum of an average of the weights, which validation reads and the run keeps
     dropout: float | None = None  # the encoder's own dropout (default: the preset's, or the --init run's)
+    attention_dropout: float | None = None  # a Transformer's dropout on attention probabilities (same default)
     head_dropout: float = 0.1
     strategy: str = "auto"
     devices: tuple | None = None
@@ -186,9 +187,13 @@ def resized_tokenizer(tokenizer, max_length):
 
 
 def _encoder_changes(options, config):
-    """The config fields the flags `--pooling`, `--dropout` and `--max-length` change: a length beyond the
-    positions of a Transformer with absolute ones gives it more (LSTMs and relative positions have no limit)."""
-    flags = {"pooling": getattr(options, "pooling", None), "dropout": getattr(options, "dropout", None)}
+    """The config fields the flags `--pooling`, `--dropout`, `--attention-dropout` and `--max-length` change: a
+    length beyond the positions of a Transformer with absolute ones gives it more (LSTMs and relative positions
+    have no limit)."""
+    flags = {name: getattr(options, name, None) for name in ("pooling", "dropout", "attention_dropout")}
+    if flags["attention_dropout"] is not None and config.architecture != "transformer":
+        raise InputError(f"--attention-dropout applies to Transformer encoders; this encoder is an "
+                         f"{config.architecture.upper()} (its dropout is --dropout)")
     changes = {key: value for key, value in flags.items() if value is not None and value != getattr(config, key)}
     if (config.architecture == "transformer" and config.position_embedding != "relative" and options.max_length
             and options.max_length > config.max_length):
